@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Bundles every actions/<name>/main.ts and cli/main.ts into dist/ with esbuild.
+//
+// Layout of the output (format "esm", the default; bench/README.md has the measurements behind it):
+//   dist/<name>/index.mjs      the file action.yml points at (dist/cli/index.mjs for the CLI)
+//   dist/chunks/*.mjs          code shared between entries, loaded only by the entries that need it
+//   dist/**/*.map              source maps, read only when an unexpected error's stack is printed
+//                              (shared/runner/stack.ts): loading them at start costs ~7 MiB
+//   dist/licenses.txt          the licences of every bundled package
+//
+// Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
+
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function entryPoints() {
+  const entries = {};
+  for (const dirent of await readdir(join(root, 'actions'), { withFileTypes: true })) {
+    if (!dirent.isDirectory()) continue;
+    const main = join(root, 'actions', dirent.name, 'main.ts');
+    if (await exists(main)) entries[dirent.name] = main;
+  }
+  entries.cli = join(root, 'cli', 'main.ts');
+  return entries;
+}
+
+async function exists(path) {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require, so the
+// bundle gets one. Without it a dependency such as tunnel fails at start with "Dynamic require of "net"".
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __slipwayCreateRequire } from 'node:module';\nconst require = __slipwayCreateRequire(import.meta.url);";
+
+/**
+ * Builds into outdir; returns the esbuild metafile. `entries` ({name: path}) replaces the repository's
+ * entries, so tests build fixture actions with exactly the options dist/ is built with.
+ */
+export async function build({ outdir = join(root, 'dist'), format = 'esm', entries } = {}) {
+  entries ??= await entryPoints();
+  const ext = format === 'esm' ? '.mjs' : '.cjs';
+  await rm(outdir, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, relative(root, path)])),
+    outdir,
+    entryNames: '[name]/index',
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format,
+    splitting: format === 'esm',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': ext },
+    minify: true,
+    keepNames: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    banner: format === 'esm' ? { js: ESM_REQUIRE_BANNER } : {},
+  });
+  await writeFile(join(outdir, 'licenses.txt'), await licenses(result.metafile));
+  return result.metafile;
+}
+
+/** One section per bundled package: name, version, licence and the licence text it ships. */
+async function licenses(metafile) {
+  const packageDirs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) packageDirs.add(match[1]);
+  }
+  const sections = [];
+  for (const dir of [...packageDirs].sort()) {
+    const pkg = JSON.parse(await readFile(join(root, dir, 'package.json'), 'utf8'));
+    const files = (await readdir(join(root, dir))).filter((f) => /^(licen[cs]e|copying|notice)/i.test(f)).sort();
+    const texts = await Promise.all(files.map((f) => readFile(join(root, dir, f), 'utf8')));
+    const license = typeof pkg.license === 'string' ? pkg.license : (pkg.license?.type ?? 'UNKNOWN');
+    sections.push(
+      `${pkg.name} ${pkg.version}\nLicense: ${license}\n\n${texts.join('\n').trim() || '(no licence file shipped)'}\n`,
+    );
+  }
+  const header = 'Third-party software bundled in dist/ by scripts/build.mjs.\n';
+  const body = sections.length ? sections.join(`\n${'-'.repeat(72)}\n\n`) : 'No third-party packages are bundled.\n';
+  return `${header}\n${body}`;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, format: { type: 'string', default: 'esm' } } });
+  if (!['esm', 'cjs'].includes(values.format)) {
+    console.error(`--format is ${JSON.stringify(values.format)}: expected esm or cjs.`);
+    process.exit(2);
+  }
+  await build({ outdir: values.outdir ? resolve(values.outdir) : undefined, format: values.format });
+}

@@ -1,0 +1,259 @@
+import { ConfigurationError, InvalidValueError } from './errors.js';
+
+// Typed inputs. An action declares its inputs once, as a spec of named Input definitions; the same spec
+// is read from INPUT_* variables on the runner, from flags in the CLI, and compared with action.yml by the
+// metadata contract test. Code reads inputs only through the spec, so what action.yml declares and what the
+// code reads cannot drift apart unnoticed.
+
+export interface Input<T> {
+  readonly required: boolean;
+  /** The default as action.yml writes it (a string); applied when the input is empty. */
+  readonly default?: string;
+  /** Secret inputs are masked as soon as they are read and never quoted in errors. */
+  readonly secret: boolean;
+  /** The expected form, for error messages and generated docs. */
+  readonly expected: string;
+  /** Parses the trimmed raw value; `''` means not given (and no default). */
+  read(raw: string, name: string): T;
+}
+
+export type InputSpec = Readonly<Record<string, Input<unknown>>>;
+export type InputValues<S extends InputSpec> = { -readonly [K in keyof S]: S[K] extends Input<infer T> ? T : never };
+
+/** The name the runner gives an input's environment variable: spaces to underscores, upper case, hyphens kept. */
+export function inputVariableName(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+/**
+ * Reads every input of a spec. `lookup` returns the raw value of an input by its action.yml name
+ * (from INPUT_* on the runner, from flags in the CLI); `onSecret` is told each secret value before
+ * anything else can see it.
+ */
+export function readInputs<S extends InputSpec>(
+  spec: S,
+  lookup: (name: string) => string | undefined,
+  onSecret: (value: string) => void = () => {},
+): InputValues<S> {
+  const values: Record<string, unknown> = {};
+  for (const [name, input] of Object.entries(spec)) {
+    let raw = (lookup(name) ?? '').trim();
+    if (raw === '' && input.default !== undefined) raw = input.default;
+    if (input.secret && raw !== '') onSecret(raw);
+    if (raw === '' && input.required) {
+      throw new ConfigurationError(name, '', input.expected, 'it is required');
+    }
+    values[name] = input.read(raw, name);
+  }
+  return values as InputValues<S>;
+}
+
+interface CommonOptions {
+  /** Overrides the generic description of the expected form in error messages. */
+  expected?: string;
+}
+
+interface TextOptions extends CommonOptions {
+  secret?: boolean;
+  /** Values must match this pattern (whole value). */
+  pattern?: RegExp;
+}
+
+function define<T>(
+  options: { required?: boolean; default?: string; secret?: boolean },
+  expected: string,
+  read: (raw: string, name: string, self: Input<T>) => T,
+): Input<T> {
+  const input: Input<T> = {
+    required: options.required ?? false,
+    secret: options.secret ?? false,
+    expected,
+    read: (raw, name) => read(raw, name, input),
+    ...(options.default !== undefined ? { default: options.default } : {}),
+  };
+  return input;
+}
+
+function fail(name: string, raw: string, input: Input<unknown>, detail?: string): never {
+  throw new ConfigurationError(name, input.secret ? undefined : raw, input.expected, detail);
+}
+
+/** Free text; optional text is undefined when not given. */
+export function text(options: TextOptions & { required: true }): Input<string>;
+export function text(options: TextOptions & { default: string }): Input<string>;
+export function text(options?: TextOptions): Input<string | undefined>;
+export function text(options: TextOptions & { required?: boolean; default?: string } = {}): Input<string | undefined> {
+  return define(options, options.expected ?? 'text', (raw, name, self) => {
+    if (raw === '') return undefined;
+    if (options.pattern && !new RegExp(`^(?:${options.pattern.source})$`, options.pattern.flags).test(raw)) {
+      fail(name, raw, self);
+    }
+    return raw;
+  });
+}
+
+// Exactly the YAML 1.2 core-schema spellings the runner and @actions/core accept, no others:
+// "yes", "1" or "on" are errors rather than a guess.
+const TRUE_WORDS = new Set(['true', 'True', 'TRUE']);
+const FALSE_WORDS = new Set(['false', 'False', 'FALSE']);
+
+export function boolean(options: { default: 'true' | 'false' }): Input<boolean> {
+  return define(options, 'true or false', (raw, name, self) => {
+    if (TRUE_WORDS.has(raw)) return true;
+    if (FALSE_WORDS.has(raw)) return false;
+    return fail(name, raw, self, 'only true, True, TRUE, false, False and FALSE are booleans');
+  });
+}
+
+/** One of a fixed set of words, compared exactly. */
+export function choice<const V extends string>(
+  values: readonly V[],
+  options: { default: V } | { required: true },
+): Input<V> {
+  const expected = `one of ${values.join(', ')}`;
+  return define(options, expected, (raw, name, self) => {
+    if ((values as readonly string[]).includes(raw)) return raw as V;
+    return fail(name, raw, self);
+  });
+}
+
+interface ListOptions extends CommonOptions {
+  required?: boolean;
+  /** Also split each line at commas outside double quotes (docker's actions do); off for values that contain commas. */
+  commas?: boolean;
+  /** Check every item; throw InvalidValueError to reject one. */
+  item?: (value: string) => void;
+}
+
+/**
+ * A list: one item per line, or also comma-separated when `commas` is set. Double quotes protect commas
+ * (`"a,b"` is one item, `""` inside quotes is a quote), lines starting with `#` are comments, items are
+ * trimmed and empty ones dropped. This is how docker/build-push-action reads its list inputs.
+ */
+export function list(options: ListOptions = {}): Input<string[]> {
+  const expected = options.expected ?? (options.commas ? 'items separated by newlines or commas' : 'one item per line');
+  return define(options, expected, (raw, name) => {
+    const items = splitList(raw, options.commas ?? false);
+    if (options.item) {
+      for (const item of items) {
+        try {
+          options.item(item);
+        } catch (error) {
+          if (error instanceof InvalidValueError) throw ConfigurationError.fromInvalidValue(name, error);
+          throw error;
+        }
+      }
+    }
+    return items;
+  });
+}
+
+export function splitList(raw: string, commas: boolean): string[] {
+  const items: string[] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    if (line.trim().startsWith('#')) continue;
+    for (const item of commas ? splitCsvLine(line) : [line]) {
+      const trimmed = item.trim();
+      if (trimmed !== '') items.push(trimmed);
+    }
+  }
+  return items;
+}
+
+function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"' && field.trim() === '') {
+      // A quote opens a quoted field only at its start, as in CSV; elsewhere it is a literal character.
+      field = '';
+      quoted = true;
+    } else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else {
+      field += ch;
+    }
+  }
+  fields.push(field);
+  return fields;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration in milliseconds, written as Go and Prometheus do (`90s`, `5m`, `1h30m`, `250ms`); a bare number is seconds. */
+export function duration(options: { default: string } | { required: true }): Input<number> {
+  return define(options, 'a duration such as 90s, 5m, 1h30m or 250ms', (raw, name, self) => {
+    const ms = parseDuration(raw);
+    return ms === undefined ? fail(name, raw, self) : ms;
+  });
+}
+
+export function parseDuration(raw: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(raw)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * DURATION_UNITS[unit as string]!;
+  }
+  return Math.round(total);
+}
+
+export function integer(
+  options: ({ default: string } | { required: true }) & { min?: number; max?: number },
+): Input<number> {
+  const { min, max } = options;
+  const range =
+    min !== undefined && max !== undefined
+      ? ` from ${min} to ${max}`
+      : min !== undefined
+        ? ` of at least ${min}`
+        : max !== undefined
+          ? ` of at most ${max}`
+          : '';
+  return define(options, `a whole number${range}`, (raw, name, self) => {
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
+      fail(name, raw, self);
+    }
+    return value;
+  });
+}
+
+/**
+ * A value read by a domain parser (a digest, an image reference, a platform). The parser throws
+ * InvalidValueError; the error is re-attributed to the input so the message names it.
+ */
+export function parsed<T>(
+  parse: (raw: string) => T,
+  options: CommonOptions & { required: true; expected: string },
+): Input<T>;
+export function parsed<T>(
+  parse: (raw: string) => T,
+  options: CommonOptions & { required?: false; expected: string },
+): Input<T | undefined>;
+export function parsed<T>(
+  parse: (raw: string) => T,
+  options: CommonOptions & { required?: boolean; expected: string },
+): Input<T | undefined> {
+  return define(options, options.expected, (raw, name, self) => {
+    if (raw === '') return undefined;
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (error instanceof InvalidValueError) throw ConfigurationError.fromInvalidValue(name, error, self.secret);
+      throw error;
+    }
+  });
+}

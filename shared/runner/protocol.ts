@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { SlipwayError } from './errors.js';
+
+// The GitHub runner's two channels, written here rather than through @actions/core: bundled, core 3 costs
+// ~17 MiB of peak memory and ~50 ms at start (it pulls in an HTTP client for OIDC), which alone breaks the
+// 60 MiB / 100 ms cold-start budget. The formats are small and fixed by the runner's source
+// (src/Runner.Worker/FileCommandManager.cs and ActionCommandManager.cs); this file mirrors them exactly.
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Escapes the message part of a workflow command, as the runner unescapes it. */
+export function escapeCommandData(value: string): string {
+  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Escapes a property value (`key=value`) of a workflow command; `:` and `,` delimit properties. */
+export function escapeCommandProperty(value: string): string {
+  return escapeCommandData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/** Formats `::name key=value,…::message`. */
+export function formatWorkflowCommand(
+  name: string,
+  message: string,
+  properties: Record<string, string | number | undefined> = {},
+): string {
+  const props = Object.entries(properties)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${escapeCommandProperty(String(value))}`)
+    .join(',');
+  return `::${name}${props ? ` ${props}` : ''}::${escapeCommandData(message)}`;
+}
+
+/** The file-command variables and what each is for, so errors can say which one was missing. */
+export type FileCommand = 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_ENV' | 'GITHUB_STEP_SUMMARY';
+
+/** Appends `key<<delimiter\nvalue\ndelimiter\n` to the file the runner named in `variable`. */
+export function appendKeyValueCommand(env: Env, variable: FileCommand, key: string, value: string): void {
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  // A value containing the delimiter could end the entry early and inject further keys.
+  if (key.includes(delimiter) || value.includes(delimiter)) {
+    throw new SlipwayError(`Refusing to write ${key} to ${variable}: the value contains the delimiter.`);
+  }
+  if (key.includes('\n') || key.includes('\r') || key.includes('=') || key === '') {
+    throw new SlipwayError(`Refusing to write ${JSON.stringify(key)} to ${variable}: not a valid name.`);
+  }
+  appendFileSync(commandFile(env, variable), `${key}<<${delimiter}\n${value}\n${delimiter}\n`, 'utf8');
+}
+
+export function commandFile(env: Env, variable: FileCommand): string {
+  const path = env[variable];
+  if (!path) {
+    throw new SlipwayError(
+      `${variable} is not set: this entry is meant to run as a GitHub Actions step; use the slipway CLI to run it locally.`,
+    );
+  }
+  return path;
+}
