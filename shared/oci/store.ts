@@ -1,0 +1,58 @@
+import type { Descriptor, Digest, FetchedManifest } from './types.js';
+
+// One interface over the two places images live: a repository on a registry (shared/oci/registry.ts)
+// and an OCI image-layout directory (shared/oci/layout.ts). Everything above it (copy, referrers,
+// build, sbom, sign) is written once against this interface.
+
+/** Bytes of a blob as they arrive; both web ReadableStreams and Node Readables are async iterables. */
+export type ByteStream = AsyncIterable<Uint8Array>;
+
+/** Content to upload: whole bytes, or a stream whose digest and size are known in advance. */
+export type BlobSource = Uint8Array | { stream: ByteStream; digest: Digest; size: number };
+
+export interface PutManifestOptions {
+  /** Tag to put the manifest under; without one it is put by its digest. */
+  tag?: string;
+  /** Fail with a conflict unless the tag's current ETag is this (guards read-modify-write). */
+  ifMatch?: string;
+}
+
+export interface PutManifestResult {
+  descriptor: Descriptor;
+  /**
+   * The store indexed the manifest's `subject` itself (a registry answering with `OCI-Subject`),
+   * so no referrers fallback tag is needed.
+   */
+  subjectIndexed: boolean;
+}
+
+export interface ImageStore {
+  /** Human-readable location for messages: `registry.example/acme/api` or `oci-layout:/path`. */
+  readonly location: string;
+
+  /** The descriptor a tag or digest points at, or undefined when there is none (HEAD, no body). */
+  resolve(reference: string): Promise<Descriptor | undefined>;
+  /** A manifest by tag or digest; throws when missing. Fetched by digest, its bytes are verified. */
+  getManifest(reference: string): Promise<FetchedManifest>;
+  /** Store manifest bytes exactly as given; throws ConflictError when `ifMatch` no longer holds. */
+  putManifest(bytes: Uint8Array, mediaType: string, options?: PutManifestOptions): Promise<PutManifestResult>;
+
+  hasBlob(digest: Digest): Promise<boolean>;
+  /** Streams a blob; the stream throws at its end if the bytes do not match the descriptor's digest or size. */
+  getBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<ByteStream>;
+  /** Uploads a blob unless it already exists; returns whether bytes were sent. */
+  putBlob(source: BlobSource): Promise<{ digest: Digest; size: number; uploaded: boolean }>;
+  /**
+   * Makes a blob that lives in another store available here without moving bytes, where the two
+   * share a backend (cross-repository mount on one registry). Returns false where that is not possible;
+   * the caller then copies the bytes.
+   */
+  mountBlob(digest: Digest, from: ImageStore): Promise<boolean>;
+
+  listTags(): Promise<string[]>;
+  /**
+   * The native referrers API, when the store has one: the descriptors of manifests whose subject is
+   * `digest`, or undefined when the store has no such API (callers then use the tag-schema fallback).
+   */
+  nativeReferrers(digest: Digest): Promise<Descriptor[] | undefined>;
+}
