@@ -1,0 +1,140 @@
+import { parseArgs } from 'node:util';
+import { reportFailure } from '../shared/runner/action.js';
+import { ConfigurationError } from '../shared/runner/errors.js';
+import { consoleLogger, type Logger } from '../shared/runner/logger.js';
+import { SecretRegistry } from '../shared/runner/secrets.js';
+
+// `slipway <command> [options]`: the same shared/ code the actions run, for a person at a terminal.
+// Results go to stdout as JSON (so they can be piped to jq or into another command); progress and
+// errors go to stderr. Exit codes: 0 done, 1 failed, 2 a usage or input mistake.
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (line: string) => void;
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; description: string }>;
+
+export interface CommandContext {
+  /** Positional arguments by the names the command declares. */
+  args: Record<string, string>;
+  options: Record<string, string | boolean | undefined>;
+  io: CliIo;
+  logger: Logger;
+  secrets: SecretRegistry;
+}
+
+interface Command {
+  summary: string;
+  positionals: readonly string[];
+  options: OptionSpec;
+  run(context: CommandContext): Promise<unknown>;
+}
+
+/**
+ * Arguments are checked before a command's code is imported, so a mistake is reported without loading
+ * the registry client, and `slipway --help` loads nothing at all.
+ */
+const COMMANDS: Record<string, Command> = {
+  inspect: {
+    summary: 'Resolve an image (registry or oci-layout:) and print its subject record: digest and platforms.',
+    positionals: ['image'],
+    options: {},
+    run: async (c) => (await import('./commands/oci.js')).inspect(c),
+  },
+  copy: {
+    summary: 'Copy an image by digest with every platform, mounting blobs where possible; tags move last.',
+    positionals: ['source', 'destination'],
+    options: { referrers: { type: 'boolean', description: 'also copy signatures, SBOMs and other referrers' } },
+    run: async (c) => (await import('./commands/oci.js')).copy(c),
+  },
+  referrers: {
+    summary: 'List the artifacts (signatures, SBOMs) attached to a digest, by the referrers API or its tag fallback.',
+    positionals: ['image@digest'],
+    options: { 'artifact-type': { type: 'string', description: 'only artifacts of this type' } },
+    run: async (c) => (await import('./commands/oci.js')).referrers(c),
+  },
+  tags: {
+    summary: 'List the tags of a repository.',
+    positionals: ['repository'],
+    options: {},
+    run: async (c) => (await import('./commands/oci.js')).tags(c),
+  },
+};
+
+function usage(name: string, command: Command): string {
+  const options = Object.entries(command.options).map(
+    ([option, spec]) => `[--${option}${spec.type === 'string' ? ' VALUE' : ''}]`,
+  );
+  return ['slipway', name, ...command.positionals.map((p) => `<${p}>`), ...options].join(' ');
+}
+
+export function helpText(): string {
+  const usages = Object.entries(COMMANDS).map(([name, command]) => [usage(name, command), command.summary] as const);
+  const width = Math.max(...usages.map(([text]) => text.length));
+  return [
+    'slipway: build once, sign, verify and promote container images by digest.',
+    '',
+    'Commands:',
+    ...usages.map(([text, summary]) => `  ${text.padEnd(width)}  ${summary}`),
+    '',
+    'Registry credentials come from docker config.json (DOCKER_CONFIG) and its credential helpers,',
+    'or the containers auth file (REGISTRY_AUTH_FILE). Add --verbose for debug logs.',
+    '',
+  ].join('\n');
+}
+
+export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
+  const full: CliIo = {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (text) => process.stdout.write(text),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    ...io,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    full.stdout(helpText());
+    return name === undefined ? 2 : 0;
+  }
+  const secrets = new SecretRegistry();
+  const logger = consoleLogger(secrets, { verbose: rest.includes('--verbose'), write: full.stderr });
+  const command = COMMANDS[name];
+  if (!command) {
+    logger.error(`Unknown command ${JSON.stringify(name)}; expected one of ${Object.keys(COMMANDS).join(', ')}.`);
+    return 2;
+  }
+  try {
+    const parsed = parseCommandArgs(
+      rest.filter((a) => a !== '--verbose'),
+      command,
+      usage(name, command),
+    );
+    const result = await command.run({ ...parsed, io: full, logger, secrets });
+    full.stdout(`${secrets.redact(JSON.stringify(result, null, 2))}\n`);
+    return 0;
+  } catch (error) {
+    reportFailure(error, logger);
+    return error instanceof ConfigurationError ? 2 : 1;
+  }
+}
+
+/** A wrong count of arguments or an unknown option is a ConfigurationError that shows the usage. */
+function parseCommandArgs(args: string[], command: Command, usageText: string) {
+  const options = Object.fromEntries(Object.entries(command.options).map(([name, { type }]) => [name, { type }]));
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (error) {
+    throw new ConfigurationError('arguments', args.join(' '), usageText, (error as Error).message);
+  }
+  const wanted = command.positionals.length;
+  if (parsed.positionals.length !== wanted) {
+    const detail = `${wanted} argument${wanted === 1 ? '' : 's'} needed, ${parsed.positionals.length} given`;
+    throw new ConfigurationError('arguments', args.join(' '), usageText, detail);
+  }
+  const named = Object.fromEntries(command.positionals.map((p, i) => [p, parsed.positionals[i]!]));
+  return { args: named, options: parsed.values };
+}
