@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Fails when dist/ is not exactly what the source builds to. The runner executes dist/, not the source,
-// so a stale dist ships old code under a new tag. It builds into a temporary directory and compares file
-// by file, so it works without git and never touches the dist/ being checked.
+// so a stale dist ships old code under a new tag. It builds into .check-dist/, a sibling of dist/ at the
+// same depth (source maps record paths relative to their output directory, and chunk names hash them),
+// then compares file by file, so it works without git and never touches the dist/ being checked.
 
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from './build.mjs';
@@ -31,7 +31,7 @@ async function listFiles(dir) {
   return out;
 }
 
-const fresh = await mkdtemp(join(tmpdir(), 'slipway-check-dist-'));
+const fresh = join(root, '.check-dist');
 try {
   await build({ outdir: fresh });
   const expected = await listFiles(fresh);
