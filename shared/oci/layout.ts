@@ -13,6 +13,7 @@ import {
   verifyStream,
 } from './digest.js';
 import { ConflictError, NotFoundError, StoreError } from './errors.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { parseManifest } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import { parseTag } from './reference.js';
@@ -334,7 +335,7 @@ export class OciLayoutStore implements ImageStore {
     operation: string,
     change: (manifests: Descriptor[], operation: string) => Descriptor[] | undefined,
   ): Promise<void> {
-    await serialised(this.directory, async () => {
+    await writers.run(this.directory, async () => {
       const document = await this.readIndex(operation);
       const manifests = change([...document.manifests], operation);
       if (manifests === undefined) return;
@@ -508,21 +509,5 @@ async function* readFileLazily(file: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-const queues = new Map<string, Promise<void>>();
-
-async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  let release: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const tail = previous.then(() => done);
-  queues.set(key, tail);
-  await previous;
-  try {
-    return await task();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
+/** Writers of the same index.json take turns within this process. */
+const writers = new KeyedQueue();

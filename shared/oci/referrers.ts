@@ -1,6 +1,7 @@
 import { SlipwayError } from '../runner/errors.js';
 import { digestAlgorithm, digestHex, digestOf, parseDigest } from './digest.js';
 import { ConflictError, NotFoundError } from './errors.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { encodeJson, isIndex, parseManifest } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import type { ImageStore } from './store.js';
@@ -91,7 +92,7 @@ export async function pushReferrer(
   const tag = referrersFallbackTag(subject.digest);
   // ifMatch cannot guard creating the tag, so writers in this process take turns per tag; writers in
   // other processes are caught by the ETag guard, or for a new tag by reading the write back below.
-  return serialised(`${store.location}\n${tag}`, () => addToFallbackIndex(store, subject.digest, descriptor, retries));
+  return writers.run(`${store.location}\n${tag}`, () => addToFallbackIndex(store, subject.digest, descriptor, retries));
 }
 
 async function addToFallbackIndex(
@@ -152,21 +153,5 @@ async function readFallbackIndex(
   return { fetched, entries: fetched.manifest.manifests };
 }
 
-const queues = new Map<string, Promise<void>>();
-
-async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  let release: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const tail = previous.then(() => done);
-  queues.set(key, tail);
-  await previous;
-  try {
-    return await task();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
+/** Writers of the same fallback take turns within this process. */
+const writers = new KeyedQueue();

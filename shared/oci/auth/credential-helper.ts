@@ -3,7 +3,8 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { InvalidValueError, SlipwayError, showValue } from '../../runner/errors.js';
-import { type Credentials, DOCKER_HUB, normaliseRegistry } from './credentials.js';
+import { DOCKER_HUB } from '../reference.js';
+import { type Credentials, normaliseRegistry } from './credentials.js';
 
 // The docker credential helper protocol: `docker-credential-<name> get` reads a server URL on stdin and
 // prints {"ServerURL","Username","Secret"}; failures are printed (to stdout, by docker's own helpers) with a

@@ -1,4 +1,5 @@
 import { InvalidValueError } from '../../runner/errors.js';
+import { DOCKER_HUB } from '../reference.js';
 
 export interface Credentials {
   username?: string;
@@ -15,7 +16,6 @@ export interface CredentialSource {
   readonly description: string;
 }
 
-export const DOCKER_HUB = 'docker.io';
 // Docker Hub is known by several names; credentials stored under any of them are for the same registry.
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 

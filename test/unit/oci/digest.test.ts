@@ -13,21 +13,12 @@ import {
 } from '../../../shared/oci/digest.js';
 import type { ByteStream } from '../../../shared/oci/store.js';
 import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
+import { errorOf } from '../../support/errors.js';
 
 const ABC_SHA256 = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const ABC_SHA512 =
   'sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f';
 const abc = new TextEncoder().encode('abc');
-
-function errorOf(fn: () => unknown): InvalidValueError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidValueError);
-    return error as InvalidValueError;
-  }
-  throw new Error('expected an InvalidValueError, nothing was thrown');
-}
 
 async function drain(stream: ByteStream): Promise<number> {
   let total = 0;

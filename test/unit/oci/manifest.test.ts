@@ -36,6 +36,7 @@ import {
 } from '../../../shared/oci/media-types.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../../../shared/oci/types.js';
 import { InvalidValueError } from '../../../shared/runner/errors.js';
+import { errorOf } from '../../support/errors.js';
 
 const D1 = `sha256:${'1'.repeat(64)}` as const;
 const D2 = `sha256:${'2'.repeat(64)}` as const;
@@ -67,16 +68,6 @@ function index(extra: Record<string, unknown> = {}): Record<string, unknown> {
 
 function bytesOf(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
-}
-
-function errorOf(fn: () => unknown): InvalidValueError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidValueError);
-    return error as InvalidValueError;
-  }
-  throw new Error('expected an InvalidValueError, nothing was thrown');
 }
 
 function detailOf(value: unknown, contentType?: string): string | undefined {

@@ -16,21 +16,12 @@ import {
 } from '../../../shared/oci/reference.js';
 import type { Digest } from '../../../shared/oci/types.js';
 import { InvalidValueError } from '../../../shared/runner/errors.js';
+import { errorOf } from '../../support/errors.js';
 
 const D = `sha256:${'f'.repeat(64)}` as Digest;
 const D2 = 'sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c' as Digest;
 const D512 = `sha512:${'f'.repeat(128)}` as Digest;
 const EXPECTED = '[registry[:port]/]repository[:tag][@sha256:<64 hex>] or oci-layout:<dir>[:tag|@digest]';
-
-function errorOf(fn: () => unknown): InvalidValueError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidValueError);
-    return error as InvalidValueError;
-  }
-  throw new Error('expected an InvalidValueError, nothing was thrown');
-}
 
 function detailOf(text: string): string | undefined {
   return errorOf(() => parseImageReference(text)).detail;

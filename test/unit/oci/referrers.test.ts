@@ -13,14 +13,9 @@ import {
   pushReferrer,
   referrersFallbackTag,
 } from '../../../shared/oci/referrers.js';
-import type {
-  BlobSource,
-  ByteStream,
-  ImageStore,
-  PutManifestOptions,
-  PutManifestResult,
-} from '../../../shared/oci/store.js';
-import type { Descriptor, Digest, FetchedManifest } from '../../../shared/oci/types.js';
+import type { ImageStore } from '../../../shared/oci/store.js';
+import type { Descriptor } from '../../../shared/oci/types.js';
+import { ForwardingStore } from '../../support/forwarding-store.js';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
@@ -33,41 +28,6 @@ async function newLayout(): Promise<OciLayoutStore> {
 afterEach(() => {
   for (const dir of temporaryDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Passes everything to another store; tests override single methods to play a registry or a rival writer. */
-class ForwardingStore implements ImageStore {
-  constructor(
-    readonly inner: ImageStore,
-    readonly location = `forwarding:${inner.location}`,
-  ) {}
-  resolve(reference: string): Promise<Descriptor | undefined> {
-    return this.inner.resolve(reference);
-  }
-  getManifest(reference: string): Promise<FetchedManifest> {
-    return this.inner.getManifest(reference);
-  }
-  putManifest(bytes: Uint8Array, mediaType: string, options?: PutManifestOptions): Promise<PutManifestResult> {
-    return this.inner.putManifest(bytes, mediaType, options);
-  }
-  hasBlob(digest: Digest): Promise<boolean> {
-    return this.inner.hasBlob(digest);
-  }
-  getBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<ByteStream> {
-    return this.inner.getBlob(descriptor);
-  }
-  putBlob(source: BlobSource): Promise<{ digest: Digest; size: number; uploaded: boolean }> {
-    return this.inner.putBlob(source);
-  }
-  mountBlob(digest: Digest, from: ImageStore): Promise<boolean> {
-    return this.inner.mountBlob(digest, from);
-  }
-  listTags(): Promise<string[]> {
-    return this.inner.listTags();
-  }
-  nativeReferrers(digest: Digest): Promise<Descriptor[] | undefined> {
-    return this.inner.nativeReferrers(digest);
-  }
-}
 
 async function putSubject(store: ImageStore): Promise<Descriptor> {
   const config = encodeJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
