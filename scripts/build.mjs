@@ -20,7 +20,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function entryPoints() {
   const entries = {};
-  for (const dirent of await readdir(join(root, 'actions'), { withFileTypes: true })) {
+  // No actions/ folder at all is a valid state (git does not keep empty folders).
+  const actions = await readdir(join(root, 'actions'), { withFileTypes: true }).catch((error) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const dirent of actions) {
     if (!dirent.isDirectory()) continue;
     const main = join(root, 'actions', dirent.name, 'main.ts');
     if (await exists(main)) entries[dirent.name] = main;
