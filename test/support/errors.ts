@@ -1,13 +1,18 @@
 import { expect } from 'vitest';
 import { InvalidValueError } from '../../shared/runner/errors.js';
 
-/** The InvalidValueError that `fn` throws; fails the test when it throws nothing or something else. */
-export function errorOf(fn: () => unknown): InvalidValueError {
+/** The error `fn` throws, checked to be of `type` (InvalidValueError by default); fails the test otherwise. */
+export function errorOf<E extends Error = InvalidValueError>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E = InvalidValueError as unknown as abstract new (
+    ...args: never[]
+  ) => E,
+): E {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(InvalidValueError);
-    return error as InvalidValueError;
+    expect(error).toBeInstanceOf(type);
+    return error as E;
   }
-  throw new Error('expected an InvalidValueError, nothing was thrown');
+  throw new Error(`expected a ${type.name}, nothing was thrown`);
 }

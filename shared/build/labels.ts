@@ -1,0 +1,76 @@
+import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import type { GitContext } from './tags.js';
+
+// OCI image labels (org.opencontainers.image.*) as docker/metadata-action sets them, except `created`:
+// metadata-action uses the wall clock (metadata-action#403), which gives every rebuild of the same commit
+// a different config and so a different digest. Here it comes from SOURCE_DATE_EPOCH or the commit.
+
+export interface LabelOptions {
+  title?: string;
+  description?: string;
+  /** An SPDX expression, e.g. `Apache-2.0`. */
+  licenses?: string;
+  /** The semver version of a release tag, else the first computed tag (see imageVersion). */
+  version: string;
+  /** RFC 3339, from createdTime. */
+  created: string;
+}
+
+const PREFIX = 'org.opencontainers.image.';
+// Year 9999 ends here; RFC 3339 has four-digit years, so later instants have no valid `created`.
+const MAX_EPOCH_SECONDS = 253_402_300_799;
+// RFC 3339 date-time (section 5.6), fractional seconds and offsets included.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/** The labels, keys sorted as metadata-action sorts them; optional ones left out when unset or empty. */
+export function ociLabels(ctx: GitContext, options: LabelOptions): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const set = (key: string, value: string | undefined) => {
+    // An unset action input reads as '', and an empty label only hides the base image's value.
+    if (value !== undefined && value !== '') labels[PREFIX + key] = value;
+  };
+  set('created', options.created);
+  set('description', options.description);
+  set('licenses', options.licenses);
+  set('revision', ctx.sha);
+  set('source', ctx.repositoryUrl);
+  set('title', options.title);
+  set('version', options.version);
+  return labels;
+}
+
+/**
+ * The image creation time, RFC 3339 in UTC to the second: from SOURCE_DATE_EPOCH when set, else the
+ * commit time. Never the wall clock, so rebuilding a commit gives the same labels.
+ */
+export function createdTime(env: Readonly<Record<string, string | undefined>>, ctx: GitContext): string {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  // An empty value is how a workflow passes an unset variable (`${{ env.X }}`), not a malformed one.
+  if (epoch !== undefined && epoch !== '') {
+    const expected = 'a whole number of seconds since 1970-01-01T00:00:00Z';
+    if (!/^\d+$/.test(epoch)) {
+      throw new InvalidValueError('SOURCE_DATE_EPOCH', epoch, expected, 'it is not a non-negative whole number');
+    }
+    const seconds = Number(epoch);
+    if (seconds > MAX_EPOCH_SECONDS) {
+      throw new InvalidValueError('SOURCE_DATE_EPOCH', epoch, expected, 'it is after the year 9999');
+    }
+    return rfc3339(new Date(seconds * 1000));
+  }
+  if (ctx.commitTime !== undefined) {
+    const time = RFC3339.test(ctx.commitTime) ? new Date(ctx.commitTime) : undefined;
+    if (time === undefined || Number.isNaN(time.getTime())) {
+      throw new InvalidValueError('commit time', ctx.commitTime, 'an RFC 3339 date-time', 'from the event payload');
+    }
+    return rfc3339(time);
+  }
+  throw new SlipwayError(
+    `No creation time for the image: SOURCE_DATE_EPOCH is not set and the ${ctx.eventName} event carries no commit time. ` +
+      'Set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
+  );
+}
+
+/** `2026-07-14T08:22:31Z`: seconds precision, as buildx writes `created` from SOURCE_DATE_EPOCH. */
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
