@@ -126,9 +126,10 @@ interface ListOptions extends CommonOptions {
 }
 
 /**
- * A list: one item per line, or also comma-separated when `commas` is set. Double quotes protect commas
- * (`"a,b"` is one item, `""` inside quotes is a quote), lines starting with `#` are comments, items are
- * trimmed and empty ones dropped. This is how docker/build-push-action reads its list inputs.
+ * A list: one item per line, or also comma-separated when `commas` is set. A double quote at the start of
+ * an item protects commas and newlines up to the closing quote (`""` inside is a quote), so a build
+ * argument can hold a multi-line value; lines starting with `#` are comments; items are trimmed and empty
+ * ones dropped. This is how docker/build-push-action reads its list inputs (csv-parse with relaxed quotes).
  */
 export function list(options: ListOptions = {}): Input<string[]> {
   const expected = options.expected ?? (options.commas ? 'items separated by newlines or commas' : 'one item per line');
@@ -150,24 +151,20 @@ export function list(options: ListOptions = {}): Input<string[]> {
 
 export function splitList(raw: string, commas: boolean): string[] {
   const items: string[] = [];
-  for (const line of raw.split(/\r?\n/)) {
-    if (line.trim().startsWith('#')) continue;
-    for (const item of commas ? splitCsvLine(line) : [line]) {
-      const trimmed = item.trim();
-      if (trimmed !== '') items.push(trimmed);
-    }
-  }
-  return items;
-}
-
-function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
   let field = '';
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
+  let wasQuoted = false;
+  let atLineStart = true;
+  const finish = () => {
+    const item = wasQuoted ? field : field.trim();
+    if (item !== '') items.push(item);
+    field = '';
+    wasQuoted = false;
+  };
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
     if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
+      if (ch === '"' && raw[i + 1] === '"') {
         field += '"';
         i++;
       } else if (ch === '"') {
@@ -175,19 +172,32 @@ function splitCsvLine(line: string): string[] {
       } else {
         field += ch;
       }
-    } else if (ch === '"' && field.trim() === '') {
+      continue;
+    }
+    if (atLineStart && ch === '#' && field.trim() === '') {
+      // A comment runs to the end of its line.
+      while (i < raw.length && raw[i] !== '\n') i++;
+      field = '';
+      continue;
+    }
+    if (ch === '\n' || (commas && ch === ',')) {
+      finish();
+      atLineStart = ch === '\n';
+      continue;
+    }
+    if (ch === '\r' && raw[i + 1] === '\n') continue;
+    if (ch === '"' && field.trim() === '' && !wasQuoted) {
       // A quote opens a quoted field only at its start, as in CSV; elsewhere it is a literal character.
       field = '';
       quoted = true;
-    } else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else {
-      field += ch;
+      wasQuoted = true;
+      continue;
     }
+    if (ch !== ' ' && ch !== '\t') atLineStart = false;
+    field += ch;
   }
-  fields.push(field);
-  return fields;
+  finish();
+  return items;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

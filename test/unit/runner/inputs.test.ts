@@ -35,6 +35,9 @@ describe('lists', () => {
     ['FOO=a,b\nBAR=c', false, ['FOO=a,b', 'BAR=c']],
     ['key=va"lue,x', true, ['key=va"lue', 'x']],
     ['a\r\nb', false, ['a', 'b']],
+    ['"CERT=line one\nline two"\nNEXT=x', false, ['CERT=line one\nline two', 'NEXT=x']],
+    ['a\n  # indented comment, with a comma\nb', true, ['a', 'b']],
+    ['x=1 # not a comment\ny', false, ['x=1 # not a comment', 'y']],
   ])('%j (commas %s) → %j', (raw, commas, expected) => {
     expect(splitList(raw, commas)).toEqual(expected);
   });
