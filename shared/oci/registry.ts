@@ -71,9 +71,7 @@ export class RegistryClient {
   }
 
   #isPlainHttp(registry: string): boolean {
-    if (this.#plainHttp.has(registry)) return true;
-    const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0]!;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+    return this.#plainHttp.has(registry) || isLoopbackRegistry(registry);
   }
 
   repository(registry: string, repository: string): RegistryRepository {
@@ -91,6 +89,12 @@ export class RegistryClient {
       operation: { operation: 'ping', location: registry },
     });
   }
+}
+
+/** localhost, [::1] and 127.0.0.0/8, with or without a port: the registries docker reaches over plain HTTP by default. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0]!;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export class RegistryRepository implements ImageStore {

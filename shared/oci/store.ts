@@ -56,3 +56,18 @@ export interface ImageStore {
    */
   nativeReferrers(digest: Digest): Promise<Descriptor[] | undefined>;
 }
+
+/** A small blob (a config, an SBOM) read whole and verified; large layers should be streamed instead. */
+export async function readBlob(
+  store: ImageStore,
+  descriptor: Pick<Descriptor, 'digest' | 'size'>,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of await store.getBlob(descriptor)) chunks.push(chunk);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** A JSON blob, parsed. */
+export async function readJsonBlob<T>(store: ImageStore, descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<T> {
+  return JSON.parse(Buffer.from(await readBlob(store, descriptor)).toString('utf8')) as T;
+}

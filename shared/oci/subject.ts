@@ -1,5 +1,5 @@
 import { isAttestationManifest, isIndex, platformString } from './manifest.js';
-import type { ImageStore } from './store.js';
+import { type ImageStore, readJsonBlob } from './store.js';
 import type { Digest } from './types.js';
 
 // The subject record every Slipway action passes on (DESIGN.md, "Data that flows between actions"):
@@ -53,13 +53,11 @@ async function readConfigPlatform(
 ): Promise<string | undefined> {
   // Artifacts (SBOMs, signatures) have configs that are not image configs; they have no platform.
   if (!/image\.config|container\.image/.test(config.mediaType)) return undefined;
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of await store.getBlob(config)) chunks.push(chunk);
-  const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+  const parsed = await readJsonBlob<{
     os?: string;
     architecture?: string;
     variant?: string;
-  };
+  }>(store, config);
   if (!parsed.os || !parsed.architecture) return undefined;
   return platformString({
     os: parsed.os,
