@@ -3,6 +3,7 @@ import { reportFailure } from '../shared/runner/action.js';
 import { ConfigurationError } from '../shared/runner/errors.js';
 import { consoleLogger, type Logger } from '../shared/runner/logger.js';
 import { SecretRegistry } from '../shared/runner/secrets.js';
+import { ACTION_COMMANDS, runActionCommand } from './actions.js';
 
 // `slipway <command> [options]`: the same shared/ code the actions run, for a person at a terminal.
 // Results go to stdout as JSON (so they can be piped to jq or into another command); progress and
@@ -72,7 +73,12 @@ function usage(name: string, command: Command): string {
 }
 
 export function helpText(): string {
-  const usages = Object.entries(COMMANDS).map(([name, command]) => [usage(name, command), command.summary] as const);
+  const usages = [
+    ...Object.entries(ACTION_COMMANDS).map(
+      ([name, action]) => [`slipway ${name} --<input> VALUE …`, action.summary] as const,
+    ),
+    ...Object.entries(COMMANDS).map(([name, command]) => [usage(name, command), command.summary] as const),
+  ];
   const width = Math.max(...usages.map(([text]) => text.length));
   return [
     'slipway: build once, sign, verify and promote container images by digest.',
@@ -80,6 +86,7 @@ export function helpText(): string {
     'Commands:',
     ...usages.map(([text, summary]) => `  ${text.padEnd(width)}  ${summary}`),
     '',
+    'An action command takes its action.yml inputs as flags; a repeated flag adds a line to a list input.',
     'Registry credentials come from docker config.json (DOCKER_CONFIG) and its credential helpers,',
     'or the containers auth file (REGISTRY_AUTH_FILE). Add --verbose for debug logs.',
     '',
@@ -102,11 +109,25 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
   const secrets = new SecretRegistry();
   const logger = consoleLogger(secrets, { verbose: rest.includes('--verbose'), write: full.stderr });
   const command = COMMANDS[name];
-  if (!command) {
-    logger.error(`Unknown command ${JSON.stringify(name)}; expected one of ${Object.keys(COMMANDS).join(', ')}.`);
+  const action = ACTION_COMMANDS[name];
+  if (!command && !action) {
+    const known = [...Object.keys(ACTION_COMMANDS), ...Object.keys(COMMANDS)].join(', ');
+    logger.error(`Unknown command ${JSON.stringify(name)}; expected one of ${known}.`);
     return 2;
   }
   try {
+    if (action) {
+      const outputs = await runActionCommand(
+        name,
+        rest.filter((a) => a !== '--verbose'),
+        full,
+        logger,
+        secrets,
+      );
+      full.stdout(`${JSON.stringify(outputs, null, 2)}\n`);
+      return 0;
+    }
+    if (!command) return 2;
     const parsed = parseCommandArgs(
       rest.filter((a) => a !== '--verbose'),
       command,

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Bundles every actions/<name>/main.ts and cli/main.ts into dist/ with esbuild.
 //
-// Layout of the output (format "esm", the default; bench/README.md has the measurements behind it):
-//   dist/<name>/index.mjs      the file action.yml points at (dist/cli/index.mjs for the CLI)
-//   dist/chunks/*.mjs          code shared between entries, loaded only by the entries that need it
+// Layout of the output (format "cjs", the default; bench/README.md has the measurements behind it):
+//   dist/<name>/index.cjs      one self-contained bundle per entry, the file action.yml points at
+//                              (dist/cli/index.cjs for the CLI)
 //   dist/**/*.map              source maps, read only when an unexpected error's stack is printed
 //                              (shared/runner/stack.ts): loading them at start costs ~7 MiB
 //   dist/licenses.txt          the licences of every bundled package
+// `--format esm` builds the alternative (ESM with shared chunks in dist/chunks/), which the cold-start
+// benchmark measures beside it.
 //
 // Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
 
@@ -52,7 +54,7 @@ const ESM_REQUIRE_BANNER =
  * Builds into outdir; returns the esbuild metafile. `entries` ({name: path}) replaces the repository's
  * entries, so tests build fixture actions with exactly the options dist/ is built with.
  */
-export async function build({ outdir = join(root, 'dist'), format = 'esm', entries } = {}) {
+export async function build({ outdir = join(root, 'dist'), format = 'cjs', entries } = {}) {
   entries ??= await entryPoints();
   const ext = format === 'esm' ? '.mjs' : '.cjs';
   await rm(outdir, { recursive: true, force: true });
@@ -104,7 +106,7 @@ async function licenses(metafile) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { outdir: { type: 'string' }, format: { type: 'string', default: 'esm' } } });
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, format: { type: 'string', default: 'cjs' } } });
   if (!['esm', 'cjs'].includes(values.format)) {
     console.error(`--format is ${JSON.stringify(values.format)}: expected esm or cjs.`);
     process.exit(2);

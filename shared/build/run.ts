@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readWorkflowEvent } from '../github/event.js';
+import { chainCredentials, explicitCredentials } from '../oci/auth/credentials.js';
+import { dockerConfigCredentials } from '../oci/auth/docker-config.js';
+import { RegistryClient } from '../oci/registry.js';
+import type { Logger } from '../runner/logger.js';
+import type { SecretRegistry } from '../runner/secrets.js';
+import { markdownTable, type StepSummary } from '../runner/summary.js';
+import { type BuildRecord, type BuildRequest, buildImage, withTempDir } from './build.js';
+import { gitContextFromCheckout } from './checkout.js';
+import { gitContextFromEnv } from './tags.js';
+
+// Everything a build needs from its surroundings, assembled once for the action and the CLI alike: the
+// registry client with the user's credentials, the git facts (from the event on the runner, from the
+// checkout elsewhere), a scratch directory, and the step summary afterwards.
+
+export interface BuildRuntime {
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  secrets: SecretRegistry;
+  workspace: string;
+  summary?: StepSummary;
+}
+
+export async function runBuild(request: BuildRequest, runtime: BuildRuntime): Promise<BuildRecord> {
+  const { env, logger, secrets } = runtime;
+  const credentials = chainCredentials(
+    ...(request.credentials
+      ? [explicitCredentials(request.credentials.registry, request.credentials.username, request.credentials.password)]
+      : []),
+    dockerConfigCredentials({ env }),
+  );
+  const client = new RegistryClient({
+    credentials,
+    logger,
+    onSecret: (value) => secrets.add(value),
+    userAgent: 'slipway-build',
+  });
+  const event = readWorkflowEvent(env);
+  const git = event ? gitContextFromEnv(env, event.payload) : await gitContextFromCheckout(request.contextDir, env);
+  const scratch = join(env.RUNNER_TEMP || tmpdir(), 'slipway');
+  mkdirSync(scratch, { recursive: true });
+  const record = await withTempDir(scratch, (tempDir) =>
+    buildImage(request, { client, logger, env, git, now: () => new Date(), workspace: runtime.workspace, tempDir }),
+  );
+  runtime.summary?.add(renderSummary(record));
+  return record;
+}
+
+export function renderSummary(record: BuildRecord): string {
+  const { subject } = record;
+  const lines = [
+    `### Built ${subject.name}@${subject.digest}`,
+    '',
+    markdownTable(
+      ['', ''],
+      [
+        ['digest', `\`${subject.digest}\``],
+        [
+          'builder',
+          `${record.builder.name}${record.builder.version ? ` ${record.builder.version}` : ''} (${record.builder.chosen})`,
+        ],
+        ['commit', `\`${record.source.commit}\` (${record.source.event} ${record.source.ref || 'no ref'})`],
+        ['created', record.created],
+      ],
+    ),
+    '',
+    markdownTable(
+      ['tag', 'reference'],
+      record.tags.map((tag, i) => [`\`${tag}\``, `\`${record.references[i]}\``]),
+    ),
+    '',
+    markdownTable(
+      ['platform', 'manifest digest'],
+      Object.entries(subject.platforms).map(([platform, digest]) => [platform, `\`${digest}\``]),
+    ),
+  ];
+  if (record.reproducibility) {
+    const r = record.reproducibility;
+    lines.push(
+      '',
+      r.reproducible
+        ? `Reproducible: a rebuild gave the same digest.`
+        : `**Not reproducible**: a rebuild gave ${r.second}.`,
+    );
+    for (const difference of r.differences) lines.push(`- ${difference}`);
+  }
+  return lines.join('\n');
+}
