@@ -75,6 +75,8 @@ export interface BuildEnvironment {
   workspace: string;
   /** Scratch space for staging layouts; removed by the caller. */
   tempDir: string;
+  /** Title, description and licence for the OCI labels, from the repository the event came from. */
+  describe?: { title?: string; description?: string; licenses?: string };
   /** Opens the target; openReference unless a caller wraps the store (tests that make a push fail). */
   openTarget?: typeof openReference;
 }
@@ -98,7 +100,10 @@ export async function buildImage(request: BuildRequest, environment: BuildEnviro
   const created = await resolveCreated(request, environment);
   const sourceDateEpoch = Math.floor(Date.parse(created) / 1000);
   const tags = computeTags(request.tagRules, git, { latest: request.latest, now: environment.now() });
-  const labels = { ...ociLabels(git, { version: imageVersion(git, tags), created }), ...request.labels };
+  const labels = {
+    ...ociLabels(git, { ...environment.describe, version: imageVersion(git, tags), created }),
+    ...request.labels,
+  };
   const target = await (environment.openTarget ?? openReference)(request.image, {
     client: environment.client,
     workspace: environment.workspace,

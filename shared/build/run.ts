@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readWorkflowEvent } from '../github/event.js';
+import { readWorkflowEvent, repositoryDescription } from '../github/event.js';
 import { chainCredentials, explicitCredentials } from '../oci/auth/credentials.js';
 import { dockerConfigCredentials } from '../oci/auth/docker-config.js';
 import { RegistryClient } from '../oci/registry.js';
@@ -43,7 +43,16 @@ export async function runBuild(request: BuildRequest, runtime: BuildRuntime): Pr
   const scratch = join(env.RUNNER_TEMP || tmpdir(), 'slipway');
   mkdirSync(scratch, { recursive: true });
   const record = await withTempDir(scratch, (tempDir) =>
-    buildImage(request, { client, logger, env, git, now: () => new Date(), workspace: runtime.workspace, tempDir }),
+    buildImage(request, {
+      client,
+      logger,
+      env,
+      git,
+      now: () => new Date(),
+      workspace: runtime.workspace,
+      tempDir,
+      ...(event ? { describe: repositoryDescription(event.payload) } : {}),
+    }),
   );
   runtime.summary?.add(renderSummary(record));
   return record;

@@ -25,3 +25,21 @@ export function readWorkflowEvent(env: Env): WorkflowEvent | undefined {
     );
   }
 }
+
+/** What the event says about its repository, as docker/metadata-action labels images with it. */
+export function repositoryDescription(payload: Record<string, unknown>): {
+  title?: string;
+  description?: string;
+  licenses?: string;
+} {
+  const repository = payload.repository as
+    | { name?: unknown; description?: unknown; license?: { spdx_id?: unknown } | null }
+    | undefined;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const title = text(repository?.name);
+  const description = text(repository?.description);
+  // GitHub says NOASSERTION when it found a licence file it could not identify; that is no licence to declare.
+  const spdx = text(repository?.license?.spdx_id);
+  const licenses = spdx === 'NOASSERTION' ? undefined : spdx;
+  return { ...(title ? { title } : {}), ...(description ? { description } : {}), ...(licenses ? { licenses } : {}) };
+}

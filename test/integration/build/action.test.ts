@@ -83,7 +83,15 @@ describe('build action, native builder', () => {
       ref: 'refs/tags/v1.2.3',
       event: 'push',
     });
-    expect(record.labels['org.opencontainers.image.version']).toBe('1.2.3');
+    expect(record.labels).toEqual({
+      'org.opencontainers.image.created': '2026-07-15T08:00:00Z',
+      'org.opencontainers.image.description': 'Acme public API',
+      'org.opencontainers.image.licenses': 'Apache-2.0',
+      'org.opencontainers.image.revision': 'c0ffee1234567890abcdef1234567890abcdef12',
+      'org.opencontainers.image.source': 'https://github.com/acme/api',
+      'org.opencontainers.image.title': 'api',
+      'org.opencontainers.image.version': '1.2.3',
+    });
     expect(record.reproducibility).toMatchObject({ reproducible: true, differences: [] });
     expect(main.summary).toContain(`### Built ${registry.host}/acme/api@${digest}`);
     expect(main.summary).toContain('Reproducible: a rebuild gave the same digest.');
