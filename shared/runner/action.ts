@@ -89,7 +89,7 @@ export async function runAction<S extends InputSpec, O extends string>(
     }
   } catch (error) {
     reportFailure(error, logger);
-    process.exitCode = 1;
+    process.exitCode = error instanceof SlipwayError ? error.exitCode : 1;
   } finally {
     try {
       summary.writeToRunner(env, secrets);

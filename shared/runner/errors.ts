@@ -8,6 +8,11 @@
 /** A failure with a message written for the user; `cause` keeps the underlying error for debug logs. */
 export class SlipwayError extends Error {
   override name = 'SlipwayError';
+  /**
+   * The process exit code, where failures must be told apart by code and not only by message: a
+   * vulnerability gate that failed (1) is not a gate that could not decide (3).
+   */
+  exitCode = 1;
 }
 
 const MAX_SHOWN_VALUE = 200;

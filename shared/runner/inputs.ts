@@ -119,6 +119,8 @@ export function choice<const V extends string>(
 
 interface ListOptions extends CommonOptions {
   required?: boolean;
+  /** As action.yml writes it, e.g. `cyclonedx,spdx`. */
+  default?: string;
   /** Also split each line at commas outside double quotes (docker's actions do); off for values that contain commas. */
   commas?: boolean;
   /** Check every item; throw InvalidValueError to reject one. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 // Runs a built dist/ entry the way the GitHub runner does (actions/runner, src/Runner.Worker/Handlers):
@@ -63,14 +63,32 @@ export function runnerInputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+let checkout: string | undefined;
+
+/**
+ * The repository as the runner downloads it for `uses: slipway-dev/slipway/actions/x@v1`: actions/ and dist/,
+ * and no node_modules. Running from here proves each bundle is self-contained; run from the working tree, a
+ * require() of a package left out of the bundle would quietly find it in node_modules.
+ */
+function actionCheckout(): string {
+  if (!checkout) {
+    checkout = mkdtempSync(join(tmpdir(), 'slipway-action-checkout-'));
+    for (const dir of ['actions', 'dist']) cpSync(join(repositoryRoot, dir), join(checkout, dir), { recursive: true });
+  }
+  return checkout;
+}
+
 /**
  * Runs an action by its action.yml: main, then post (when declared) with main's state, as the runner
- * does at the end of a job. Returns both phases.
+ * does at the end of a job. Returns both phases. Actions of this repository run from a copy of actions/
+ * and dist/ alone, as the runner has them.
  */
 export async function runActionYml(
   actionYmlPath: string,
   options: RunOptions = {},
 ): Promise<{ main: PhaseResult; post?: PhaseResult }> {
+  const inRepository = relative(join(repositoryRoot, 'actions'), actionYmlPath);
+  if (!inRepository.startsWith('..')) actionYmlPath = join(actionCheckout(), 'actions', inRepository);
   const metadata = readActionMetadata(actionYmlPath);
   const actionDir = dirname(actionYmlPath);
   const inputs: Record<string, string> = {};
