@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { reportFailure } from '../shared/runner/action.js';
-import { ConfigurationError } from '../shared/runner/errors.js';
+import { ConfigurationError, SlipwayError } from '../shared/runner/errors.js';
 import { consoleLogger, type Logger } from '../shared/runner/logger.js';
 import { SecretRegistry } from '../shared/runner/secrets.js';
 import { ACTION_COMMANDS, runActionCommand } from './actions.js';
@@ -138,7 +138,8 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
     return 0;
   } catch (error) {
     reportFailure(error, logger);
-    return error instanceof ConfigurationError ? 2 : 1;
+    if (error instanceof ConfigurationError) return 2;
+    return error instanceof SlipwayError ? error.exitCode : 1;
   }
 }
 

@@ -47,7 +47,7 @@ async function exists(path) {
 
 // Bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require, so the
 // bundle gets one. Without it a dependency such as tunnel fails at start with "Dynamic require of "net"".
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as __slipwayCreateRequire } from 'node:module';\nconst require = __slipwayCreateRequire(import.meta.url);";
 
 /**
@@ -78,9 +78,17 @@ export async function build({ outdir = join(root, 'dist'), format = 'cjs', entri
     metafile: true,
     logLevel: 'warning',
     banner: format === 'esm' ? { js: ESM_REQUIRE_BANNER } : {},
+    define: { __SLIPWAY_VERSION__: JSON.stringify(await packageVersion()) },
+    // The CycloneDX library's optional plug-ins, which it loads only on demand: XML (Slipway writes JSON only)
+    // and schema validation through ajv (done by the tests, never by the product; ~170 KB parsed at every start).
+    external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
   });
   await writeFile(join(outdir, 'licenses.txt'), await licenses(result.metafile));
   return result.metafile;
+}
+
+async function packageVersion() {
+  return JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version;
 }
 
 /** One section per bundled package: name, version, licence and the licence text it ships. */

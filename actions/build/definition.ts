@@ -9,6 +9,7 @@ import {
   parseSecret,
 } from '../../shared/build/options.js';
 import { parseTagRules } from '../../shared/build/tags.js';
+import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePlatform } from '../../shared/oci/manifest.js';
 import { parseImageReference, requireDigest, requireRepositoryOnly } from '../../shared/oci/reference.js';
 import { defineAction } from '../../shared/runner/action.js';
@@ -94,14 +95,6 @@ export const build = defineAction({
     if (inputs.builder === 'import' && importFrom === undefined) {
       throw new ConfigurationError('import-from', '', 'the file another builder wrote', 'builder import needs it');
     }
-    if ((inputs.username === undefined) !== (inputs.password === undefined)) {
-      throw new ConfigurationError(
-        inputs.username === undefined ? 'username' : 'password',
-        '',
-        'username and password together',
-        'only one of them was given',
-      );
-    }
     let tagRules: ReturnType<typeof parseTagRules>;
     try {
       tagRules = parseTagRules(inputs.tags);
@@ -110,10 +103,7 @@ export const build = defineAction({
       throw error;
     }
     const image = inputs.image;
-    const credentials =
-      inputs.username !== undefined && inputs.password !== undefined && image.kind === 'registry'
-        ? { registry: image.registry, username: inputs.username, password: inputs.password }
-        : undefined;
+    const credentials = loginFromInputs(inputs.username, inputs.password, image);
 
     const { runBuild } = await import('../../shared/build/run.js');
     const record = await runBuild(

@@ -1,10 +1,9 @@
-import { chainCredentials } from '../../shared/oci/auth/credentials.js';
-import { dockerConfigCredentials } from '../../shared/oci/auth/docker-config.js';
 import { copyImage } from '../../shared/oci/copy.js';
+import { createRegistryClient } from '../../shared/oci/login.js';
 import { openReference } from '../../shared/oci/open.js';
 import { formatImageReference, parseImageReference, requireDigest } from '../../shared/oci/reference.js';
 import { listReferrers } from '../../shared/oci/referrers.js';
-import { RegistryClient } from '../../shared/oci/registry.js';
+import type { RegistryClient } from '../../shared/oci/registry.js';
 import { readSubject } from '../../shared/oci/subject.js';
 import { ConfigurationError, InvalidValueError } from '../../shared/runner/errors.js';
 import type { CommandContext } from '../cli.js';
@@ -14,10 +13,10 @@ import type { CommandContext } from '../cli.js';
 type Context = CommandContext;
 
 function client(context: Context): RegistryClient {
-  return new RegistryClient({
-    credentials: chainCredentials(dockerConfigCredentials({ env: context.io.env })),
+  return createRegistryClient({
+    env: context.io.env,
     logger: context.logger,
-    onSecret: (value) => context.secrets.add(value),
+    secrets: context.secrets,
     userAgent: 'slipway-cli',
   });
 }

@@ -8,7 +8,7 @@ import {
   OCI_LAYER_TAR_GZIP,
   OCI_MANIFEST,
 } from '../oci/media-types.js';
-import type { ImageStore } from '../oci/store.js';
+import { type ImageStore, readBlob } from '../oci/store.js';
 import type { Descriptor, Digest, FetchedManifest, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import { type BuiltLayer, type LayerSource, layerFromDirectories, normaliseTarget } from './tar.js';
@@ -278,7 +278,7 @@ async function readBase(store: ImageStore, top: FetchedManifest, platform: Platf
   if (isIndex(manifest) || !isImageManifestMediaType(fetched.descriptor.mediaType)) {
     throw new SlipwayError(`The base image ${store.location}@${fetched.descriptor.digest} is not an image manifest.`);
   }
-  const config = await readJsonBlob(store, manifest.config);
+  const config = await readConfigObject(store, manifest.config);
   const actual = platformString({
     os: String(config.os ?? ''),
     architecture: String(config.architecture ?? ''),
@@ -307,12 +307,10 @@ function parsePlatformLoosely(config: Json): Platform | undefined {
   };
 }
 
-async function readJsonBlob(store: ImageStore, descriptor: Descriptor): Promise<Json> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of await store.getBlob(descriptor)) chunks.push(chunk);
+async function readConfigObject(store: ImageStore, descriptor: Descriptor): Promise<Json> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(Buffer.from(await readBlob(store, descriptor)).toString('utf8'));
   } catch {
     parsed = undefined;
   }

@@ -2,9 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWorkflowEvent, repositoryDescription } from '../github/event.js';
-import { chainCredentials, explicitCredentials } from '../oci/auth/credentials.js';
-import { dockerConfigCredentials } from '../oci/auth/docker-config.js';
-import { RegistryClient } from '../oci/registry.js';
+import { createRegistryClient } from '../oci/login.js';
 import type { Logger } from '../runner/logger.js';
 import type { SecretRegistry } from '../runner/secrets.js';
 import { markdownTable, type StepSummary } from '../runner/summary.js';
@@ -26,18 +24,7 @@ export interface BuildRuntime {
 
 export async function runBuild(request: BuildRequest, runtime: BuildRuntime): Promise<BuildRecord> {
   const { env, logger, secrets } = runtime;
-  const credentials = chainCredentials(
-    ...(request.credentials
-      ? [explicitCredentials(request.credentials.registry, request.credentials.username, request.credentials.password)]
-      : []),
-    dockerConfigCredentials({ env }),
-  );
-  const client = new RegistryClient({
-    credentials,
-    logger,
-    onSecret: (value) => secrets.add(value),
-    userAgent: 'slipway-build',
-  });
+  const client = createRegistryClient({ login: request.credentials, env, logger, secrets, userAgent: 'slipway-build' });
   const event = readWorkflowEvent(env);
   const git = event ? gitContextFromEnv(env, event.payload) : await gitContextFromCheckout(request.contextDir, env);
   const scratch = join(env.RUNNER_TEMP || tmpdir(), 'slipway');

@@ -1,0 +1,57 @@
+import { ConfigurationError } from '../runner/errors.js';
+import type { Logger } from '../runner/logger.js';
+import type { SecretRegistry } from '../runner/secrets.js';
+import { chainCredentials, explicitCredentials } from './auth/credentials.js';
+import { dockerConfigCredentials } from './auth/docker-config.js';
+import type { ImageReference } from './reference.js';
+import { RegistryClient } from './registry.js';
+
+// How every entry point reaches registries: credentials given as inputs for the image's registry first, then
+// whatever docker login, its credential helpers and the containers auth file hold. Every secret obtained on
+// the way is registered, so it is masked wherever it might appear.
+
+export interface Login {
+  registry: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * The username and password inputs as a login for the image's registry; both or neither must be given.
+ * An OCI layout needs no login, so the inputs are ignored there.
+ */
+export function loginFromInputs(
+  username: string | undefined,
+  password: string | undefined,
+  image: ImageReference,
+): Login | undefined {
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigurationError(
+      username === undefined ? 'username' : 'password',
+      '',
+      'username and password together',
+      'only one of them was given',
+    );
+  }
+  if (username === undefined || password === undefined || image.kind !== 'registry') return undefined;
+  return { registry: image.registry, username, password };
+}
+
+export function createRegistryClient(options: {
+  login?: Login | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  secrets: SecretRegistry;
+  userAgent: string;
+}): RegistryClient {
+  const { login } = options;
+  return new RegistryClient({
+    credentials: chainCredentials(
+      ...(login ? [explicitCredentials(login.registry, login.username, login.password)] : []),
+      dockerConfigCredentials({ env: options.env }),
+    ),
+    logger: options.logger,
+    onSecret: (value) => options.secrets.add(value),
+    userAgent: options.userAgent,
+  });
+}
