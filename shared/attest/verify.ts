@@ -1,0 +1,448 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import {
+  type KeyFinderFunc,
+  PolicyError,
+  type TrustMaterial,
+  toSignedEntity,
+  toTrustMaterial,
+  VerificationError,
+  Verifier,
+} from '@sigstore/verify';
+import { digestAlgorithm, digestHex } from '../oci/digest.js';
+import type { Digest } from '../oci/types.js';
+import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import {
+  type BundleJson,
+  type IdentityPolicy,
+  IN_TOTO_PAYLOAD_TYPE,
+  STATEMENT_TYPE,
+  type StorageLocation,
+} from './types.js';
+
+// Verifies attestations found for an image: each Sigstore bundle cryptographically (signature,
+// certificate chain, transparency log, timestamps), then against the identity policy, then its
+// in-toto statement against the image digest. Everything fails closed: a candidate passes only when
+// every check passed, and the outcome is verified only when every required predicate type has a
+// passing attestation.
+
+export interface CandidateBundle {
+  bundle: BundleJson;
+  location: StorageLocation;
+}
+
+export interface AttestationCheck {
+  location: StorageLocation;
+  predicateType?: string;
+  /** The certificate's SAN (keyless) or the key's hint (key-based), once the signature verified. */
+  signer?: string;
+  issuer?: string;
+  passed: boolean;
+  /** Why this attestation failed; absent when it passed. */
+  failure?: string;
+  /** What was checked and held, in order, up to the failure. */
+  checks: string[];
+}
+
+export interface VerificationOutcome {
+  verified: boolean;
+  attestations: AttestationCheck[];
+  missingPredicateTypes: string[];
+  /** Why the outcome is not verified; empty when it is. */
+  reasons: string[];
+}
+
+export interface VerifyBundlesInput {
+  candidates: CandidateBundle[];
+  /** The image digest every statement must name as a subject. */
+  subjectDigest: Digest;
+  /** A Sigstore trusted root (protobuf-specs JSON). */
+  trustedRoot: object;
+  /** Required for keyless bundles; key-based bundles are checked against publicKeys instead. */
+  policy?: IdentityPolicy;
+  /** PEM public keys by the hint key-based bundles name them with. */
+  publicKeys?: Record<string, string>;
+  requiredPredicateTypes: string[];
+  /** Transparency log entries each bundle must carry (default 1; 0 for the GitHub private instance). */
+  tlogThreshold?: number;
+  /** Verified timestamps (TSA or tlog integrated time) each bundle must carry (default 1). */
+  timestampThreshold?: number;
+}
+
+// Fulcio's certificate extensions (1.3.6.1.4.1.57264.1.x) that a policy can constrain beyond the SAN.
+const OID_RUNNER_ENVIRONMENT = '1.3.6.1.4.1.57264.1.11';
+const OID_SOURCE_REPOSITORY_URI = '1.3.6.1.4.1.57264.1.12';
+const OID_SOURCE_REPOSITORY_DIGEST = '1.3.6.1.4.1.57264.1.13';
+
+const GITHUB_URL = 'https://github.com';
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** Escapes every character a RegExp gives meaning to, so policy values match only themselves. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A ref glob as a regexp fragment. `*` and `?` never match `@`: the SAN joins workflow path and ref
+ * with `@`, and a wildcard that could cross it would let `refs/tags/v*` accept a SAN whose ref only
+ * begins like a release tag, e.g. `…@refs/tags/v1@evil`.
+ */
+function refPattern(ref: string): string {
+  let pattern = '';
+  for (const char of ref) {
+    if (char === '*') pattern += '[^@]*';
+    else if (char === '?') pattern += '[^@]';
+    else pattern += escapeRegExp(char);
+  }
+  return pattern;
+}
+
+/**
+ * The certificate identity a policy accepts. The SAN regexp is anchored by construction: the
+ * verifier tests it unanchored (a plain `String.match`), so a bare pattern would accept any SAN that
+ * merely contains it (cosign's `--certificate-identity-regexp` pitfall).
+ */
+export function identityMatcher(policy: IdentityPolicy): {
+  san: RegExp;
+  extensions: { issuer: string };
+  describe: string;
+} {
+  if (policy.issuer === '') throw new InvalidValueError('OIDC issuer', policy.issuer, 'an issuer URL');
+  if (policy.repository !== undefined && !REPOSITORY.test(policy.repository)) {
+    throw new InvalidValueError('repository', policy.repository, 'owner/name');
+  }
+  if (policy.workflow !== undefined && (policy.workflow === '' || policy.workflow.includes('@'))) {
+    throw new InvalidValueError(
+      'workflow path',
+      policy.workflow,
+      'a path such as .github/workflows/release.yml',
+      'it must not be empty or contain "@"',
+    );
+  }
+  if (policy.ref === '')
+    throw new InvalidValueError('ref', policy.ref, 'a ref such as refs/heads/main or refs/tags/v*');
+  // Unconstrained parts still may not cross a path or ref boundary, so each part matches its own slot.
+  const repository = policy.repository === undefined ? '[^/@]+/[^/@]+' : escapeRegExp(policy.repository);
+  const workflow = policy.workflow === undefined ? '[^@]+' : escapeRegExp(policy.workflow);
+  const ref = policy.ref === undefined ? '[^@]+' : refPattern(policy.ref);
+  const san = new RegExp(`^${escapeRegExp(GITHUB_URL)}/${repository}/${workflow}@${ref}$`);
+  const shownWorkflow = `${policy.repository ?? '<any repository>'}/${policy.workflow ?? '<any workflow>'}@${policy.ref ?? '<any ref>'}`;
+  return {
+    san,
+    extensions: { issuer: policy.issuer },
+    describe: `workflow ${shownWorkflow} (SAN ${showPattern(san)}), issuer ${policy.issuer}`,
+  };
+}
+
+/** A SAN regexp for messages: RegExp#source escapes every `/`, which only clutters a URL. */
+function showPattern(pattern: RegExp): string {
+  return pattern.source.replaceAll('\\/', '/');
+}
+
+/** Verifies every candidate and decides whether the image has the attestations the caller requires. */
+export async function verifyBundles(input: VerifyBundlesInput): Promise<VerificationOutcome> {
+  const { candidates, subjectDigest, requiredPredicateTypes } = input;
+  if (candidates.length === 0) {
+    const missing = [...requiredPredicateTypes];
+    return {
+      verified: false,
+      attestations: [],
+      missingPredicateTypes: missing,
+      reasons: [`no attestation found for ${subjectDigest}`],
+    };
+  }
+  const trustMaterial = buildTrustMaterial(input.trustedRoot, input.publicKeys ?? {});
+  const verifier = new Verifier(trustMaterial, {
+    tlogThreshold: input.tlogThreshold ?? 1,
+    timestampThreshold: input.timestampThreshold ?? 1,
+  });
+  // Built once, and before any bundle is read, so a malformed policy fails as a configuration error.
+  const matcher = input.policy === undefined ? undefined : identityMatcher(input.policy);
+  const context: CandidateContext = { verifier, subjectDigest, policy: input.policy, matcher };
+  const attestations = candidates.map((candidate) => checkCandidate(candidate, context));
+
+  const passing = attestations.filter((a) => a.passed);
+  const missingPredicateTypes = requiredPredicateTypes.filter(
+    (required) =>
+      !passing.some((a) => a.predicateType !== undefined && predicateTypeSatisfies(a.predicateType, required)),
+  );
+  const verified = passing.length > 0 && missingPredicateTypes.length === 0;
+  const reasons: string[] = [];
+  if (!verified) {
+    for (const a of attestations) {
+      if (!a.passed) reasons.push(`${describeLocation(a.location)}: ${a.failure}`);
+    }
+    if (missingPredicateTypes.length > 0) {
+      reasons.push(`missing required predicate types: ${missingPredicateTypes.join(', ')}`);
+    }
+    if (passing.length === 0) reasons.push(`no attestation for ${subjectDigest} passed verification`);
+  }
+  return { verified, attestations, missingPredicateTypes, reasons };
+}
+
+/** Which verifiers will find a passing attestation, by where the passing attestations are stored (signing.md §2). */
+export function verifierFormats(checks: AttestationCheck[]): {
+  'cosign-v3': boolean;
+  'gh-attestation-verify': boolean;
+  'kyverno-sigstore-bundle': boolean;
+  'kyverno-cosign': boolean;
+  'policy-controller': boolean;
+} {
+  const stored = new Set(checks.filter((c) => c.passed).map((c) => c.location.kind));
+  const referrer = stored.has('referrer');
+  const legacy = stored.has('cosign-legacy');
+  return {
+    'cosign-v3': referrer,
+    'gh-attestation-verify': stored.has('github'),
+    'kyverno-sigstore-bundle': referrer,
+    'kyverno-cosign': legacy,
+    // Legacy tags are policy-controller's default; referrer bundles need `signatureFormat: bundle`.
+    'policy-controller': referrer || legacy,
+  };
+}
+
+/** Where an attestation was found, for messages. */
+export function describeLocation(location: StorageLocation): string {
+  switch (location.kind) {
+    case 'referrer':
+      return `referrer ${location.manifest} (${location.via})`;
+    case 'github':
+      return `GitHub attestation ${location.id ?? location.url ?? '(no id)'}`;
+    case 'cosign-legacy':
+      return `cosign tag ${location.tag}`;
+  }
+}
+
+// SPDX statements are typed two ways: GitHub appends the document's version (…/Document/v2.3),
+// cosign's `spdxjson` does not. A bare requirement accepts any version; a versioned one accepts
+// that version or the bare URI (which does not say), never a different version.
+const SPDX_TYPE = /^https:\/\/spdx\.dev\/Document(?:\/v\d+(?:\.\d+)*)?$/;
+const SPDX_BARE = 'https://spdx.dev/Document';
+
+function predicateTypeSatisfies(actual: string, required: string): boolean {
+  if (actual === required) return true;
+  if (!SPDX_TYPE.test(actual) || !SPDX_TYPE.test(required)) return false;
+  return actual === SPDX_BARE || required === SPDX_BARE;
+}
+
+interface CandidateContext {
+  verifier: Verifier;
+  subjectDigest: Digest;
+  policy: IdentityPolicy | undefined;
+  matcher: ReturnType<typeof identityMatcher> | undefined;
+}
+
+/** A failure that ends one candidate's checks; anything else thrown is a bug and propagates. */
+class CandidateFailure extends Error {}
+
+function checkCandidate(candidate: CandidateBundle, context: CandidateContext): AttestationCheck {
+  const result: AttestationCheck = { location: candidate.location, passed: false, checks: [] };
+  try {
+    runChecks(candidate.bundle, context, result);
+    result.passed = true;
+  } catch (error) {
+    if (!(error instanceof CandidateFailure)) throw error;
+    result.failure = error.message;
+  }
+  return result;
+}
+
+function runChecks(json: BundleJson, context: CandidateContext, result: AttestationCheck): void {
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (error) {
+    throw new CandidateFailure(`invalid Sigstore bundle: ${errorText(error)}`);
+  }
+  result.checks.push(`bundle is ${bundle.mediaType}`);
+  if (bundle.content.$case !== 'dsseEnvelope') {
+    throw new CandidateFailure('the bundle holds a message signature, not a DSSE-enveloped attestation');
+  }
+  const envelope = bundle.content.dsseEnvelope;
+  const material = bundle.verificationMaterial.content;
+
+  const keyless = material.$case !== 'publicKey';
+  if (keyless && context.matcher === undefined) {
+    throw new CandidateFailure('keyless bundle but no identity policy was given to check its signer against');
+  }
+  const leaf = keyless ? leafCertificate(bundle) : undefined;
+  const policy = context.matcher && {
+    subjectAlternativeName: context.matcher.san,
+    extensions: context.matcher.extensions,
+  };
+
+  try {
+    // Key-based bundles carry no identity: the library would compare the policy with an empty one
+    // and refuse, so only keyless bundles are given the policy.
+    context.verifier.verify(toSignedEntity(bundle), keyless ? policy : undefined);
+  } catch (error) {
+    if (error instanceof PolicyError && leaf !== undefined && context.matcher !== undefined) {
+      // The policy is checked last, so the certificate chained to the trusted root: its SAN and
+      // issuer are the real signer's and safe to report.
+      throw new CandidateFailure(explainPolicyFailure(leaf, context.matcher));
+    }
+    if (error instanceof VerificationError || error instanceof PolicyError) {
+      throw new CandidateFailure(`signature verification failed (${error.code}): ${error.message}`);
+    }
+    throw new CandidateFailure(`signature verification failed: ${errorText(error)}`);
+  }
+
+  if (material.$case === 'publicKey') {
+    result.signer = material.publicKey.hint;
+    result.checks.push(
+      `signature, transparency log and timestamps verified with public key "${material.publicKey.hint}"`,
+    );
+    result.checks.push('key-based bundle: the identity policy does not apply; the trusted public key is the identity');
+  } else if (leaf !== undefined && context.matcher !== undefined) {
+    result.signer = leaf.subjectAltName;
+    result.issuer = context.matcher.extensions.issuer;
+    result.checks.push('signature, certificate chain, transparency log and timestamps verified');
+    result.checks.push(`SAN ${leaf.subjectAltName} matches ${showPattern(context.matcher.san)}`);
+    result.checks.push(`issuer is ${context.matcher.extensions.issuer}`);
+    checkExtensions(leaf, context.policy, result);
+  }
+
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new CandidateFailure(
+      `unexpected payload type ${JSON.stringify(envelope.payloadType)}: expected ${IN_TOTO_PAYLOAD_TYPE}`,
+    );
+  }
+  result.checks.push(`payload type is ${IN_TOTO_PAYLOAD_TYPE}`);
+  let statement: unknown;
+  try {
+    statement = JSON.parse(envelope.payload.toString('utf8'));
+  } catch {
+    throw new CandidateFailure('the DSSE payload is not JSON');
+  }
+  if (!isRecord(statement) || statement._type !== STATEMENT_TYPE) {
+    const type = isRecord(statement) ? JSON.stringify(statement._type) : 'none';
+    throw new CandidateFailure(`unexpected statement type ${type}: expected ${STATEMENT_TYPE}`);
+  }
+  result.checks.push(`statement type is ${STATEMENT_TYPE}`);
+  if (typeof statement.predicateType !== 'string' || statement.predicateType === '') {
+    throw new CandidateFailure('the statement has no predicateType');
+  }
+  result.predicateType = statement.predicateType;
+
+  const algorithm = digestAlgorithm(context.subjectDigest);
+  const hex = digestHex(context.subjectDigest);
+  const subjects = Array.isArray(statement.subject) ? statement.subject.filter(isRecord) : [];
+  const named = subjects.some((s) => isRecord(s.digest) && s.digest[algorithm] === hex);
+  if (!named) {
+    const shown = subjects.map(describeSubject).join(', ') || 'no subject';
+    throw new CandidateFailure(`subject mismatch: the attestation is for ${shown}, not ${context.subjectDigest}`);
+  }
+  result.checks.push(`a subject is ${context.subjectDigest}`);
+  result.checks.push(`predicate type is ${statement.predicateType}`);
+}
+
+/** Says which part of the identity policy the (verified) certificate broke. */
+function explainPolicyFailure(leaf: X509Certificate, matcher: ReturnType<typeof identityMatcher>): string {
+  const san = leaf.subjectAltName;
+  if (san === undefined || !matcher.san.test(san)) {
+    return `wrong signer identity: expected SAN matching ${showPattern(matcher.san)}, got ${san ?? 'no SAN'}`;
+  }
+  const issuer = fulcioIssuer(leaf);
+  return `wrong issuer: expected ${matcher.extensions.issuer}, got ${issuer ?? 'none'}`;
+}
+
+function checkExtensions(leaf: X509Certificate, policy: IdentityPolicy | undefined, result: AttestationCheck): void {
+  if (policy === undefined) return;
+  const requireExtension = (what: string, oid: string, expected: string | undefined) => {
+    if (expected === undefined) return;
+    const actual = extensionText(leaf, oid);
+    if (actual !== expected) {
+      throw new CandidateFailure(
+        `wrong ${what}: expected ${expected}, got ${actual ?? 'none'} (certificate extension ${oid})`,
+      );
+    }
+    result.checks.push(`${what} is ${expected}`);
+  };
+  requireExtension(
+    'source repository',
+    OID_SOURCE_REPOSITORY_URI,
+    policy.repository === undefined ? undefined : `${GITHUB_URL}/${policy.repository}`,
+  );
+  requireExtension('runner environment', OID_RUNNER_ENVIRONMENT, policy.runnerEnvironment);
+  requireExtension('source commit', OID_SOURCE_REPOSITORY_DIGEST, policy.sourceCommit);
+}
+
+function leafCertificate(bundle: Bundle): X509Certificate {
+  const material = bundle.verificationMaterial.content;
+  const raw =
+    material.$case === 'certificate'
+      ? material.certificate.rawBytes
+      : material.$case === 'x509CertificateChain'
+        ? material.x509CertificateChain.certificates[0]?.rawBytes
+        : undefined;
+  if (raw === undefined) throw new CandidateFailure('the bundle has no signing certificate');
+  try {
+    return X509Certificate.parse(Buffer.from(raw));
+  } catch (error) {
+    throw new CandidateFailure(`the signing certificate cannot be parsed: ${errorText(error)}`);
+  }
+}
+
+const OID_FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+const OID_FULCIO_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
+
+function fulcioIssuer(leaf: X509Certificate): string | undefined {
+  return extensionText(leaf, OID_FULCIO_ISSUER_V2) ?? rawExtensionText(leaf, OID_FULCIO_ISSUER_V1);
+}
+
+/** A Fulcio extension from .8 on: its value is DER, a UTF8String inside the extension's OCTET STRING. */
+function extensionText(leaf: X509Certificate, oid: string): string | undefined {
+  const extension = leaf.extension(oid);
+  if (extension === undefined) return undefined;
+  const inner = extension.valueObj.subs[0];
+  return (inner ?? extension.valueObj).value.toString('utf8');
+}
+
+/** The legacy extensions (.1–.6) hold the raw string, not DER. */
+function rawExtensionText(leaf: X509Certificate, oid: string): string | undefined {
+  return leaf.extension(oid)?.value.toString('utf8');
+}
+
+function buildTrustMaterial(trustedRoot: object, publicKeys: Record<string, string>): TrustMaterial {
+  const keys = new Map<string, KeyObject>();
+  for (const [hint, pem] of Object.entries(publicKeys)) {
+    try {
+      keys.set(hint, createPublicKey(pem));
+    } catch (error) {
+      throw new InvalidValueError(`public key for hint "${hint}"`, pem, 'a PEM public key', errorText(error));
+    }
+  }
+  // A function rather than protobuf PublicKey records: PEM goes straight to a KeyObject, with no
+  // guessing of the key-details enum, and a missing hint says which hint was missing.
+  const findKey: KeyFinderFunc = (hint) => {
+    const publicKey = keys.get(hint);
+    if (publicKey === undefined) {
+      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no public key given for hint "${hint}"` });
+    }
+    return { publicKey, validFor: () => true };
+  };
+  try {
+    return toTrustMaterial(TrustedRoot.fromJSON(trustedRoot), findKey);
+  } catch (error) {
+    const wrapped = new SlipwayError(`The trusted root cannot be used: ${errorText(error)}`);
+    wrapped.cause = error;
+    throw wrapped;
+  }
+}
+
+function describeSubject(subject: Record<string, unknown>): string {
+  const digest = isRecord(subject.digest) ? subject.digest : {};
+  const digests = Object.entries(digest).map(([algorithm, value]) => `${algorithm}:${String(value)}`);
+  const name = typeof subject.name === 'string' && subject.name !== '' ? subject.name : '(unnamed)';
+  return `${name}@${digests.join('+') || '(no digest)'}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
