@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Bundles every actions/<name>/main.ts and cli/main.ts into dist/ with esbuild.
 //
-// Layout of the output (format "cjs", the default; bench/README.md has the measurements behind it):
-//   dist/<name>/index.cjs      one self-contained bundle per entry, the file action.yml points at
-//                              (dist/cli/index.cjs for the CLI)
+// Layout of the output (format "esm", the default; bench/README.md has the measurements behind it):
+//   dist/<name>/index.mjs      the file action.yml points at (dist/cli/index.mjs for the CLI)
+//   dist/chunks/*.mjs          code shared between entries; what an entry reaches only through a dynamic
+//                              import() (Sigstore, the CycloneDX library) loads only when it is reached
 //   dist/**/*.map              source maps, read only when an unexpected error's stack is printed
 //                              (shared/runner/stack.ts): loading them at start costs ~7 MiB
 //   dist/licenses.txt          the licences of every bundled package
-// `--format esm` builds the alternative (ESM with shared chunks in dist/chunks/), which the cold-start
-// benchmark measures beside it.
-//
+// `--format cjs` builds the alternative (one CommonJS bundle per entry), which the cold-start benchmark
+// measures beside it.
 // Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
 
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -45,16 +45,24 @@ async function exists(path) {
   }
 }
 
-// Bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require, so the
-// bundle gets one. Without it a dependency such as tunnel fails at start with "Dynamic require of "net"".
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __slipwayCreateRequire } from 'node:module';\nconst require = __slipwayCreateRequire(import.meta.url);";
+// Bundled CommonJS dependencies call require() for Node built-ins and read __dirname, which ESM output does
+// not have, so each output file gets them. Without require a dependency such as tunnel fails at start with
+// "Dynamic require of "net""; without __dirname the CycloneDX library fails as it loads (it locates its schema
+// files with it, for validation Slipway never runs from dist/).
+export const ESM_REQUIRE_BANNER = [
+  "import { createRequire as __slipwayCreateRequire } from 'node:module';",
+  "import { dirname as __slipwayDirname } from 'node:path';",
+  "import { fileURLToPath as __slipwayFileURLToPath } from 'node:url';",
+  'const require = __slipwayCreateRequire(import.meta.url);',
+  'const __filename = __slipwayFileURLToPath(import.meta.url);',
+  'const __dirname = __slipwayDirname(__filename);',
+].join('\n');
 
 /**
  * Builds into outdir; returns the esbuild metafile. `entries` ({name: path}) replaces the repository's
  * entries, so tests build fixture actions with exactly the options dist/ is built with.
  */
-export async function build({ outdir = join(root, 'dist'), format = 'cjs', entries } = {}) {
+export async function build({ outdir = join(root, 'dist'), format = 'esm', entries } = {}) {
   entries ??= await entryPoints();
   const ext = format === 'esm' ? '.mjs' : '.cjs';
   await rm(outdir, { recursive: true, force: true });
@@ -114,7 +122,7 @@ async function licenses(metafile) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { outdir: { type: 'string' }, format: { type: 'string', default: 'cjs' } } });
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, format: { type: 'string', default: 'esm' } } });
   if (!['esm', 'cjs'].includes(values.format)) {
     console.error(`--format is ${JSON.stringify(values.format)}: expected esm or cjs.`);
     process.exit(2);

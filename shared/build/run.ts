@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWorkflowEvent, repositoryDescription } from '../github/event.js';
 import { createRegistryClient } from '../oci/login.js';
-import type { Logger } from '../runner/logger.js';
-import type { SecretRegistry } from '../runner/secrets.js';
-import { markdownTable, type StepSummary } from '../runner/summary.js';
+import type { Runtime } from '../runner/runtime.js';
+import { markdownTable } from '../runner/summary.js';
 import { type BuildRecord, type BuildRequest, buildImage, withTempDir } from './build.js';
 import { gitContextFromCheckout } from './checkout.js';
 import { gitContextFromEnv } from './tags.js';
@@ -14,13 +13,7 @@ import { gitContextFromEnv } from './tags.js';
 // registry client with the user's credentials, the git facts (from the event on the runner, from the
 // checkout elsewhere), a scratch directory, and the step summary afterwards.
 
-export interface BuildRuntime {
-  env: Readonly<Record<string, string | undefined>>;
-  logger: Logger;
-  secrets: SecretRegistry;
-  workspace: string;
-  summary?: StepSummary;
-}
+export type BuildRuntime = Runtime;
 
 export async function runBuild(request: BuildRequest, runtime: BuildRuntime): Promise<BuildRecord> {
   const { env, logger, secrets } = runtime;

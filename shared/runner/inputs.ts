@@ -269,3 +269,16 @@ export function parsed<T>(
     }
   });
 }
+
+/** The default action.yml gives a token input; the runner evaluates it to the job's token. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, which the runner evaluates.
+export const GITHUB_TOKEN_EXPRESSION = '${{ github.token }}';
+
+/**
+ * A GitHub token input defaulting to the job's token. Outside the runner (the CLI) the default arrives
+ * unevaluated, as the expression's own text, which is no token: it reads as undefined.
+ */
+export function githubToken(): Input<string | undefined> {
+  const input = text({ secret: true, default: GITHUB_TOKEN_EXPRESSION });
+  return { ...input, read: (raw, name) => (raw === GITHUB_TOKEN_EXPRESSION ? undefined : input.read(raw, name)) };
+}

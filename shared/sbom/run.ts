@@ -6,9 +6,8 @@ import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
 import { SlipwayError } from '../runner/errors.js';
-import type { Logger } from '../runner/logger.js';
-import type { SecretRegistry } from '../runner/secrets.js';
-import { markdownTable, type StepSummary } from '../runner/summary.js';
+import type { Runtime } from '../runner/runtime.js';
+import { markdownTable } from '../runner/summary.js';
 import { OsvClient } from '../vuln/osv.js';
 import {
   type Exception,
@@ -43,12 +42,7 @@ export interface SbomRequest {
   credentials?: { registry: string; username: string; password: string };
 }
 
-export interface SbomRuntime {
-  env: Readonly<Record<string, string | undefined>>;
-  logger: Logger;
-  secrets: SecretRegistry;
-  workspace: string;
-  summary?: StepSummary;
+export interface SbomRuntime extends Runtime {
   now: () => Date;
   /** Slipway's version, recorded as the SBOM's tool. */
   toolVersion: string;

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../support/runner-harness.js';
 import { skopeo, startRegistry, type TestRegistry } from '../support/services.js';
 
-// The slipway CLI as shipped (dist/cli/index.cjs), run in a real git checkout against a real registry.
+// The slipway CLI as shipped (dist/cli/index.mjs), run in a real git checkout against a real registry.
 
-const cli = join(repositoryRoot, 'dist/cli/index.cjs');
+const cli = join(repositoryRoot, 'dist/cli/index.mjs');
 let registry: TestRegistry;
 
 beforeAll(async () => {

@@ -17,7 +17,7 @@ const probeDir = join(repositoryRoot, 'test/fixtures/actions/probe');
 function probeWith(edit: (yml: string) => string): { yml: string; distRoot: string } {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-contract-'));
   mkdirSync(join(dir, 'dist/probe'), { recursive: true });
-  writeFileSync(join(dir, 'dist/probe/index.cjs'), '');
+  writeFileSync(join(dir, 'dist/probe/index.mjs'), '');
   const yml = join(dir, 'action.yml');
   writeFileSync(yml, edit(readFileSync(join(probeDir, 'action.yml'), 'utf8')));
   return { yml, distRoot: join(dir, 'dist') };
@@ -44,12 +44,12 @@ describe('the contract checker', () => {
     ],
     [
       'a missing entry file',
-      (t: string) => t.replace('main: dist/probe/index.cjs', 'main: dist/probe/gone.mjs'),
+      (t: string) => t.replace('main: dist/probe/index.mjs', 'main: dist/probe/gone.mjs'),
       'runs.main dist/probe/gone.mjs does not exist',
     ],
     [
       'an entry outside dist/',
-      (t: string) => t.replace('main: dist/probe/index.cjs', 'main: src/main.ts'),
+      (t: string) => t.replace('main: dist/probe/index.mjs', 'main: src/main.ts'),
       'runs.main src/main.ts is outside dist/',
     ],
     [

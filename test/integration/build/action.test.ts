@@ -8,7 +8,7 @@ import { harnessEvent } from '../../support/events.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { requireTool, skopeo, startRegistry, type TestRegistry } from '../../support/services.js';
 
-// The build action as the runner runs it: dist/build/index.cjs with INPUT_* and a recorded event, against
+// The build action as the runner runs it: dist/build/index.mjs with INPUT_* and a recorded event, against
 // Debian's docker-registry and buildah, with skopeo as the independent judge of every digest and tag.
 
 const actionYml = join(repositoryRoot, 'actions/build/action.yml');
