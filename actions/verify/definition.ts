@@ -26,6 +26,10 @@ export const verify = defineAction({
       pattern: /\.github\/workflows\/[^@\s]+\.ya?ml/,
       expected: 'a workflow path such as .github/workflows/release.yml',
     }),
+    'signer-workflow': text({
+      pattern: /[^/@\s]+\/[^/@\s]+\/\.github\/workflows\/[^@\s]+(@\S+)?/,
+      expected: 'owner/repo/.github/workflows/x.yml, optionally @<ref pattern>',
+    }),
     ref: text({
       pattern: /refs\/[^\s@]+/,
       expected: 'a ref such as refs/heads/main or a pattern such as refs/tags/v*',
@@ -74,6 +78,14 @@ export const verify = defineAction({
         'keyless verification needs the signing repository, and GITHUB_REPOSITORY is not set',
       );
     }
+    if (inputs.workflow && inputs['signer-workflow']) {
+      throw new ConfigurationError(
+        'workflow',
+        inputs.workflow,
+        'either workflow or signer-workflow',
+        'signer-workflow names the signing workflow itself',
+      );
+    }
     const login = loginFromInputs(inputs.username, inputs.password, inputs.image);
     const githubToken = inputs['github-token'];
     const { readTrustedRoot, runVerify } = await import('../../shared/attest/run-verify.js');
@@ -84,6 +96,7 @@ export const verify = defineAction({
           issuer: inputs.issuer,
           ...(repository ? { repository } : {}),
           ...(inputs.workflow ? { workflow: inputs.workflow } : {}),
+          ...(inputs['signer-workflow'] ? { signerWorkflow: inputs['signer-workflow'] } : {}),
           ...(inputs.ref ? { ref: inputs.ref } : {}),
           ...(inputs['runner-environment'] ? { runnerEnvironment: inputs['runner-environment'] } : {}),
           ...(inputs['source-commit'] ? { sourceCommit: inputs['source-commit'] } : {}),

@@ -132,7 +132,12 @@ function equivalentCommands(name: string, digest: Digest, request: VerifyRequest
     'gh attestation verify',
     `oci://${name}@${digest}`,
     policy.repository ? `--repo ${policy.repository}` : '',
-    policy.repository && policy.workflow ? `--signer-workflow ${policy.repository}/${policy.workflow}` : '',
+    policy.signerWorkflow
+      ? `--signer-workflow ${policy.signerWorkflow.split('@')[0]}`
+      : policy.repository && policy.workflow
+        ? `--signer-workflow ${policy.repository}/${policy.workflow}`
+        : '',
+    policy.signerWorkflow && policy.ref ? `--source-ref ${policy.ref}` : '',
     types[0] ? `--predicate-type ${types[0]}` : '',
     request.sources.includes('referrer') && !request.sources.includes('github') ? '--bundle-from-oci' : '',
   ];

@@ -76,8 +76,17 @@ export interface IdentityPolicy {
   repository?: string;
   /** Path of the signing workflow in that repository, e.g. .github/workflows/release.yml */
   workflow?: string;
-  /** The ref the workflow ran on: exact (refs/heads/main) or a glob (refs/tags/v*). */
+  /**
+   * The ref the workflow ran on: exact (refs/heads/main) or a glob (refs/tags/v*). Matched in the SAN, or,
+   * with signerWorkflow, against the source ref extension (the caller's ref).
+   */
   ref?: string;
+  /**
+   * The workflow that signed, when it is a reusable workflow in another repository:
+   * `owner/repo/.github/workflows/x.yml`, optionally `@<ref pattern>`. The SAN names it; `repository` is still
+   * the source repository that called it.
+   */
+  signerWorkflow?: string;
   /** github-hosted or self-hosted. */
   runnerEnvironment?: string;
   /** The source commit. */

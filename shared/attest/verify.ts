@@ -75,6 +75,8 @@ export interface VerifyBundlesInput {
 const OID_RUNNER_ENVIRONMENT = '1.3.6.1.4.1.57264.1.11';
 const OID_SOURCE_REPOSITORY_URI = '1.3.6.1.4.1.57264.1.12';
 const OID_SOURCE_REPOSITORY_DIGEST = '1.3.6.1.4.1.57264.1.13';
+const OID_SOURCE_REPOSITORY_REF = '1.3.6.1.4.1.57264.1.14';
+const SIGNER_WORKFLOW = /^[^/@]+\/[^/@]+\/\.github\/workflows\/[^@]+$/;
 
 const GITHUB_URL = 'https://github.com';
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -124,11 +126,26 @@ export function identityMatcher(policy: IdentityPolicy): {
   if (policy.ref === '')
     throw new InvalidValueError('ref', policy.ref, 'a ref such as refs/heads/main or refs/tags/v*');
   // Unconstrained parts still may not cross a path or ref boundary, so each part matches its own slot.
-  const repository = policy.repository === undefined ? '[^/@]+/[^/@]+' : escapeRegExp(policy.repository);
-  const workflow = policy.workflow === undefined ? '[^@]+' : escapeRegExp(policy.workflow);
-  const ref = policy.ref === undefined ? '[^@]+' : refPattern(policy.ref);
-  const san = new RegExp(`^${escapeRegExp(GITHUB_URL)}/${repository}/${workflow}@${ref}$`);
-  const shownWorkflow = `${policy.repository ?? '<any repository>'}/${policy.workflow ?? '<any workflow>'}@${policy.ref ?? '<any ref>'}`;
+  let san: RegExp;
+  let shownWorkflow: string;
+  if (policy.signerWorkflow !== undefined) {
+    // A reusable workflow from another repository signs with its own identity and ref; the caller's ref is
+    // checked in the source ref extension instead (checkExtensions).
+    const [path, signerRef] = policy.signerWorkflow.split('@') as [string, string | undefined];
+    if (!SIGNER_WORKFLOW.test(path)) {
+      throw new InvalidValueError('signer workflow', policy.signerWorkflow, 'owner/repo/.github/workflows/x.yml[@ref]');
+    }
+    san = new RegExp(
+      `^${escapeRegExp(GITHUB_URL)}/${escapeRegExp(path)}@${signerRef ? refPattern(signerRef) : '[^@]+'}$`,
+    );
+    shownWorkflow = `${path}@${signerRef ?? '<any ref>'}`;
+  } else {
+    const repository = policy.repository === undefined ? '[^/@]+/[^/@]+' : escapeRegExp(policy.repository);
+    const workflow = policy.workflow === undefined ? '[^@]+' : escapeRegExp(policy.workflow);
+    const ref = policy.ref === undefined ? '[^@]+' : refPattern(policy.ref);
+    san = new RegExp(`^${escapeRegExp(GITHUB_URL)}/${repository}/${workflow}@${ref}$`);
+    shownWorkflow = `${policy.repository ?? '<any repository>'}/${policy.workflow ?? '<any workflow>'}@${policy.ref ?? '<any ref>'}`;
+  }
   return {
     san,
     extensions: { issuer: policy.issuer },
@@ -367,6 +384,15 @@ function checkExtensions(leaf: X509Certificate, policy: IdentityPolicy | undefin
   );
   requireExtension('runner environment', OID_RUNNER_ENVIRONMENT, policy.runnerEnvironment);
   requireExtension('source commit', OID_SOURCE_REPOSITORY_DIGEST, policy.sourceCommit);
+  if (policy.signerWorkflow !== undefined && policy.ref !== undefined) {
+    const actual = extensionText(leaf, OID_SOURCE_REPOSITORY_REF);
+    if (actual === undefined || !new RegExp(`^${refPattern(policy.ref)}$`).test(actual)) {
+      throw new CandidateFailure(
+        `wrong source ref: expected ${policy.ref}, got ${actual ?? 'none'} (certificate extension ${OID_SOURCE_REPOSITORY_REF})`,
+      );
+    }
+    result.checks.push(`source ref ${actual} matches ${policy.ref}`);
+  }
 }
 
 function leafCertificate(bundle: Bundle): X509Certificate {

@@ -389,3 +389,37 @@ describe('verifierFormats', () => {
     });
   });
 });
+
+describe('a reusable workflow from another repository', () => {
+  // The workflow in slipway-dev/slipway signs (the SAN names it, with its own ref); acme/app called it from main.
+  const reusable = {
+    job_workflow_ref: 'slipway-dev/slipway/.github/workflows/release.yml@refs/tags/v1',
+    repository: 'acme/app',
+    ref: 'refs/heads/main',
+  };
+  const policy: IdentityPolicy = {
+    issuer: GITHUB_ISSUER,
+    repository: 'acme/app',
+    signerWorkflow: 'slipway-dev/slipway/.github/workflows/release.yml@refs/tags/v*',
+    ref: 'refs/heads/main',
+  };
+
+  it('passes when the signer workflow, the caller repository and the caller ref all match', async () => {
+    const bundle = await keyless(PREDICATE_TYPES.slsaProvenance, reusable);
+    const outcome = await verify([{ bundle, location: REFERRER }], { policy });
+    expect(outcome.verified).toBe(true);
+    expect(outcome.attestations[0]!.checks).toContain('source ref refs/heads/main matches refs/heads/main');
+  });
+
+  it('fails on the caller ref, checked in the source ref extension', async () => {
+    const bundle = await keyless(PREDICATE_TYPES.slsaProvenance, reusable);
+    expect(await onlyFailure({ bundle, location: REFERRER }, { policy: { ...policy, ref: 'refs/tags/*' } })).toBe(
+      'wrong source ref: expected refs/tags/*, got refs/heads/main (certificate extension 1.3.6.1.4.1.57264.1.14)',
+    );
+  });
+
+  it('fails without signer-workflow, since the caller’s own workflow did not sign', async () => {
+    const bundle = await keyless(PREDICATE_TYPES.slsaProvenance, reusable);
+    expect(await onlyFailure({ bundle, location: REFERRER })).toMatch(/^wrong signer identity: expected SAN matching /);
+  });
+});
