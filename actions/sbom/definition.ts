@@ -1,38 +1,29 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loginFromInputs } from '../../shared/oci/login.js';
-import { parseImageReference, requireDigest } from '../../shared/oci/reference.js';
+import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/runner/errors.js';
-import { boolean, choice, list, parsed, text } from '../../shared/runner/inputs.js';
+import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
+import { boolean, choice, choiceList, list, parsed, text } from '../../shared/runner/inputs.js';
 import { writeRecordFile } from '../../shared/runner/outputs.js';
 import { SLIPWAY_VERSION } from '../../shared/version.js';
 
 // The sbom action: inputs into one typed request; shared/sbom/run.ts describes, attaches and gates.
 
-const pinned = (text: string) => requireDigest(parseImageReference(text), text);
-
-const FORMATS = ['cyclonedx', 'spdx'] as const;
-
 export const sbom = defineAction({
   name: 'sbom',
   inputs: {
-    image: parsed(pinned, { required: true, expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
-    formats: list({
-      commas: true,
-      default: 'cyclonedx,spdx',
-      expected: 'cyclonedx and/or spdx',
-      item: (value) => {
-        if (!(FORMATS as readonly string[]).includes(value))
-          throw new InvalidValueError('format', value, 'cyclonedx or spdx');
-      },
+    image: parsed(parsePinnedReference, {
+      required: true,
+      expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…',
     }),
+    formats: choiceList(['cyclonedx', 'spdx'], { default: 'cyclonedx,spdx' }),
     attach: boolean({ default: 'true' }),
     'fail-on': choice(['none', 'low', 'medium', 'high', 'critical'], { default: 'high' }),
     'only-fixed': boolean({ default: 'false' }),
     exceptions: text(),
     vex: list(),
-    baseline: parsed(pinned, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
+    baseline: parsed(parsePinnedReference, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
     'osv-url': text({ default: 'https://api.osv.dev', pattern: /https?:\/\/\S+/, expected: 'an http(s) URL' }),
     'output-dir': text(),
     username: text(),
@@ -54,7 +45,7 @@ export const sbom = defineAction({
     const record = await runSbom(
       {
         image,
-        formats: [...new Set(inputs.formats)] as ('cyclonedx' | 'spdx')[],
+        formats: inputs.formats,
         attach: inputs.attach,
         failOn: inputs['fail-on'],
         onlyFixed: inputs['only-fixed'],

@@ -1,21 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { loginFromInputs } from '../../shared/oci/login.js';
-import { parseImageReference, requireDigest } from '../../shared/oci/reference.js';
+import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, InvalidValueError } from '../../shared/runner/errors.js';
-import { boolean, choice, githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
+import { ConfigurationError } from '../../shared/runner/errors.js';
+import {
+  boolean,
+  choice,
+  choiceList,
+  githubToken as githubTokenInput,
+  list,
+  parsed,
+  text,
+} from '../../shared/runner/inputs.js';
 import { writeRecordFile } from '../../shared/runner/outputs.js';
 
 // The sign action: inputs into one typed request; shared/attest/run-sign.ts signs and stores.
 
-const pinned = (value: string) => requireDigest(parseImageReference(value), value);
-const STORAGE = ['referrer', 'github', 'cosign-legacy'] as const;
-
 export const sign = defineAction({
   name: 'sign',
   inputs: {
-    image: parsed(pinned, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
+    image: parsed(parsePinnedReference, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
     subject: text(),
     platforms: boolean({ default: 'false' }),
     provenance: boolean({ default: 'true' }),
@@ -26,15 +31,7 @@ export const sign = defineAction({
     }),
     predicate: text(),
     key: text({ secret: true }),
-    storage: list({
-      commas: true,
-      default: 'referrer,github',
-      expected: 'referrer, github and/or cosign-legacy',
-      item: (value) => {
-        if (!(STORAGE as readonly string[]).includes(value))
-          throw new InvalidValueError('storage', value, 'referrer, github or cosign-legacy');
-      },
-    }),
+    storage: choiceList(['referrer', 'github', 'cosign-legacy'], { default: 'referrer,github' }),
     'signing-config': text(),
     'public-log': choice(['auto', 'true', 'false'], { default: 'auto' }),
     'github-token': githubTokenInput(),
@@ -85,7 +82,7 @@ export const sign = defineAction({
           ? { custom: { predicateType: inputs['predicate-type'], path: file('predicate', inputs.predicate) } }
           : {}),
         ...(inputs.key ? { key: inputs.key } : {}),
-        storage: [...new Set(inputs.storage)] as ('referrer' | 'github' | 'cosign-legacy')[],
+        storage: inputs.storage,
         ...(inputs['signing-config']
           ? { endpoints: readSigningConfig(file('signing-config', inputs['signing-config'])) }
           : {}),

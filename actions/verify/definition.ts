@@ -1,21 +1,21 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { loginFromInputs } from '../../shared/oci/login.js';
-import { parseImageReference, requireDigest } from '../../shared/oci/reference.js';
+import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/runner/errors.js';
-import { githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
+import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
+import { choiceList, githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
 import { writeRecordFile } from '../../shared/runner/outputs.js';
 
 // The verify action: inputs into one identity policy; shared/attest/run-verify.ts finds and verifies.
 
-const pinned = (value: string) => requireDigest(parseImageReference(value), value);
-const SOURCES = ['referrer', 'github', 'cosign-legacy'] as const;
-
 export const verify = defineAction({
   name: 'verify',
   inputs: {
-    image: parsed(pinned, { required: true, expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
+    image: parsed(parsePinnedReference, {
+      required: true,
+      expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…',
+    }),
     issuer: text({
       default: 'https://token.actions.githubusercontent.com',
       pattern: /https:\/\/\S+/,
@@ -43,15 +43,7 @@ export const verify = defineAction({
     }),
     'trusted-root': text(),
     key: text(),
-    sources: list({
-      commas: true,
-      default: 'referrer,github',
-      expected: 'referrer, github and/or cosign-legacy',
-      item: (value) => {
-        if (!(SOURCES as readonly string[]).includes(value))
-          throw new InvalidValueError('source', value, 'referrer, github or cosign-legacy');
-      },
-    }),
+    sources: choiceList(['referrer', 'github', 'cosign-legacy'], { default: 'referrer,github' }),
     'github-token': githubTokenInput(),
     username: text(),
     password: text({ secret: true }),
@@ -104,7 +96,7 @@ export const verify = defineAction({
         requiredPredicateTypes: inputs['predicate-types'],
         ...(trustedRootPath ? { trustedRoot: readTrustedRoot(trustedRootPath) } : {}),
         ...(inputs.key ? { publicKeyPem: inputs.key } : {}),
-        sources: [...new Set(inputs.sources)] as ('referrer' | 'github' | 'cosign-legacy')[],
+        sources: inputs.sources,
         ...(githubToken ? { githubToken } : {}),
         ...(login ? { login } : {}),
       },

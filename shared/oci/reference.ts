@@ -307,3 +307,8 @@ export function parseTag(text: string): string {
 export function isValidTag(text: string): boolean {
   return TAG.test(text);
 }
+
+/** An image reference that must carry a digest, as every action that acts on what was built takes it. */
+export function parsePinnedReference(text: string): ImageReference & { digest: Digest } {
+  return requireDigest(parseImageReference(text), text);
+}

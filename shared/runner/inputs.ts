@@ -282,3 +282,24 @@ export function githubToken(): Input<string | undefined> {
   const input = text({ secret: true, default: GITHUB_TOKEN_EXPRESSION });
   return { ...input, read: (raw, name) => (raw === GITHUB_TOKEN_EXPRESSION ? undefined : input.read(raw, name)) };
 }
+
+/**
+ * Several words from a fixed set, separated by commas or newlines (`referrer,github`); each is checked,
+ * repeats are dropped, and the order given is kept.
+ */
+export function choiceList<const V extends string>(
+  values: readonly V[],
+  options: { default?: string; required?: boolean } = {},
+): Input<V[]> {
+  const expected = `any of ${values.join(', ')}, separated by commas`;
+  const items = list({
+    commas: true,
+    expected,
+    ...options,
+    item: (value) => {
+      if (!(values as readonly string[]).includes(value))
+        throw new InvalidValueError('item', value, `one of ${values.join(', ')}`);
+    },
+  });
+  return { ...items, read: (raw, name) => [...new Set(items.read(raw, name))] as V[] };
+}

@@ -3,6 +3,7 @@ import { ConfigurationError, InvalidValueError } from '../../../shared/runner/er
 import {
   boolean,
   choice,
+  choiceList,
   inputVariableName,
   integer,
   list,
@@ -152,5 +153,20 @@ describe('step summary', () => {
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(SUMMARY_LIMIT_BYTES);
     expect(text).toMatch(/cut at the runner’s 1 MiB limit/);
     expect(text).not.toContain('\uFFFD');
+  });
+});
+
+describe('choiceList', () => {
+  const spec = { storage: choiceList(['referrer', 'github', 'cosign-legacy'], { default: 'referrer,github' }) };
+
+  it('reads words from the set, keeps the order given and drops repeats', () => {
+    expect(read(spec, {})).toEqual({ storage: ['referrer', 'github'] });
+    expect(read(spec, { storage: 'github, referrer\ngithub' })).toEqual({ storage: ['github', 'referrer'] });
+  });
+
+  it('names the input and the word that is not in the set', () => {
+    expect(() => read(spec, { storage: 'referrer,s3' })).toThrow(
+      'Input \'storage\' is "s3": expected one of referrer, github, cosign-legacy.',
+    );
   });
 });
