@@ -12,6 +12,7 @@ import type { Digest } from '../oci/types.js';
 import { SlipwayError } from '../runner/errors.js';
 import type { Runtime } from '../runner/runtime.js';
 import { markdownTable } from '../runner/summary.js';
+import { rfc3339Seconds } from '../time.js';
 import { uploadAttestation } from './github-storage.js';
 import { findBundles, storeBundleReferrer, storeCosignLegacy } from './oci-storage.js';
 import { decodeClaims, isPrivateRepository, requestIdToken } from './oidc.js';
@@ -146,10 +147,7 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
   }
 
   const existing = request.storage.includes('referrer') ? await findBundles(opened.store, subject.digest) : [];
-  const created = runtime
-    .now()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z');
+  const created = rfc3339Seconds(runtime.now());
   const attestations: SignRecord['attestations'] = [];
   for (const s of statements) {
     const reusable = existing.find((found) => sameAttestation(found.bundle, s, signer));

@@ -11,6 +11,7 @@ import { readSubject, type Subject } from '../oci/subject.js';
 import { exec, findProgram } from '../process/exec.js';
 import { ConfigurationError, SlipwayError } from '../runner/errors.js';
 import type { Logger } from '../runner/logger.js';
+import { epochToRfc3339 } from '../time.js';
 import type { BuilderName, BuildSecret, BuiltImage, ContainerfileBuild } from './builder.js';
 import { commitTime } from './checkout.js';
 import { moveTags, verifyDigestContract } from './contract.js';
@@ -209,8 +210,7 @@ export async function buildImage(request: BuildRequest, environment: BuildEnviro
 
 /** The image's created time: the input, else SOURCE_DATE_EPOCH, else the commit's time from the event or git. */
 async function resolveCreated(request: BuildRequest, environment: BuildEnvironment): Promise<string> {
-  if (request.sourceDateEpoch !== undefined)
-    return new Date(request.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (request.sourceDateEpoch !== undefined) return epochToRfc3339(request.sourceDateEpoch);
   let git = environment.git;
   if (!git.commitTime && !environment.env.SOURCE_DATE_EPOCH) {
     const time = await commitTime(request.contextDir, git.sha, environment.env);

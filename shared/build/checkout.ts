@@ -1,5 +1,6 @@
 import { ExecError, exec } from '../process/exec.js';
 import { SlipwayError } from '../runner/errors.js';
+import { epochToRfc3339 } from '../time.js';
 import type { GitContext } from './tags.js';
 
 // Facts about the source checkout, read with git itself. On the runner the event payload says most of
@@ -23,7 +24,7 @@ async function git(dir: string, args: string[], env: Env): Promise<string | unde
 export async function commitTime(dir: string, sha: string, env: Env = process.env): Promise<string | undefined> {
   const seconds = await git(dir, ['log', '-1', '--format=%ct', sha], env);
   if (!seconds || !/^\d+$/.test(seconds)) return undefined;
-  return new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return epochToRfc3339(Number(seconds));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import { rfc3339Seconds, sourceDateEpoch } from '../time.js';
 import type { GitContext } from './tags.js';
 
 // OCI image labels (org.opencontainers.image.*) as docker/metadata-action sets them, except `created`:
@@ -17,8 +18,6 @@ export interface LabelOptions {
 }
 
 const PREFIX = 'org.opencontainers.image.';
-// Year 9999 ends here; RFC 3339 has four-digit years, so later instants have no valid `created`.
-const MAX_EPOCH_SECONDS = 253_402_300_799;
 // RFC 3339 date-time (section 5.6), fractional seconds and offsets included.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -44,33 +43,17 @@ export function ociLabels(ctx: GitContext, options: LabelOptions): Record<string
  * commit time. Never the wall clock, so rebuilding a commit gives the same labels.
  */
 export function createdTime(env: Readonly<Record<string, string | undefined>>, ctx: GitContext): string {
-  const epoch = env.SOURCE_DATE_EPOCH;
-  // An empty value is how a workflow passes an unset variable (`${{ env.X }}`), not a malformed one.
-  if (epoch !== undefined && epoch !== '') {
-    const expected = 'a whole number of seconds since 1970-01-01T00:00:00Z';
-    if (!/^\d+$/.test(epoch)) {
-      throw new InvalidValueError('SOURCE_DATE_EPOCH', epoch, expected, 'it is not a non-negative whole number');
-    }
-    const seconds = Number(epoch);
-    if (seconds > MAX_EPOCH_SECONDS) {
-      throw new InvalidValueError('SOURCE_DATE_EPOCH', epoch, expected, 'it is after the year 9999');
-    }
-    return rfc3339(new Date(seconds * 1000));
-  }
+  const fromEpoch = sourceDateEpoch(env);
+  if (fromEpoch !== undefined) return fromEpoch;
   if (ctx.commitTime !== undefined) {
     const time = RFC3339.test(ctx.commitTime) ? new Date(ctx.commitTime) : undefined;
     if (time === undefined || Number.isNaN(time.getTime())) {
       throw new InvalidValueError('commit time', ctx.commitTime, 'an RFC 3339 date-time', 'from the event payload');
     }
-    return rfc3339(time);
+    return rfc3339Seconds(time);
   }
   throw new SlipwayError(
     `No creation time for the image: SOURCE_DATE_EPOCH is not set and the ${ctx.eventName} event carries no commit time. ` +
       'Set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
   );
-}
-
-/** `2026-07-14T08:22:31Z`: seconds precision, as buildx writes `created` from SOURCE_DATE_EPOCH. */
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -8,6 +8,7 @@ import type { Digest } from '../oci/types.js';
 import { SlipwayError } from '../runner/errors.js';
 import type { Runtime } from '../runner/runtime.js';
 import { markdownTable } from '../runner/summary.js';
+import { sourceDateEpoch } from '../time.js';
 import { OsvClient } from '../vuln/osv.js';
 import {
   type Exception,
@@ -82,7 +83,7 @@ export async function runSbom(request: SbomRequest, runtime: SbomRuntime): Promi
     userAgent: 'slipway-sbom',
   });
   const opened = await openReference(request.image, { client, workspace: runtime.workspace });
-  const created = createdFromEnv(env);
+  const created = sourceDateEpoch(env);
   const inventories = await logger.group(`Describing ${opened.name}@${request.image.digest}`, () =>
     describeImage(opened.store, opened.name, request.image.digest, created ? { created } : {}),
   );
@@ -170,15 +171,6 @@ async function baselineFindings(inventories: readonly PlatformInventory[], osv: 
     }
   }
   return findings;
-}
-
-/** SOURCE_DATE_EPOCH as RFC 3339, when set; otherwise the image's own created time is used. */
-function createdFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const epoch = env.SOURCE_DATE_EPOCH;
-  if (!epoch) return undefined;
-  if (!/^\d+$/.test(epoch))
-    throw new SlipwayError(`SOURCE_DATE_EPOCH is ${JSON.stringify(epoch)}: expected whole seconds since 1970.`);
-  return new Date(Number(epoch) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function platformOf(inventory: PlatformInventory): string {

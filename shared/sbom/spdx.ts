@@ -3,6 +3,7 @@ import { SPDX } from '@cyclonedx/cyclonedx-library';
 import parseSpdx from 'spdx-expression-parse';
 import type { Digest } from '../oci/types.js';
 import { InvalidValueError } from '../runner/errors.js';
+import { rfc3339Seconds } from '../time.js';
 import type { Package, PlatformInventory } from './types.js';
 
 // The SPDX 2.3 JSON writer, and the pieces both writers share (name-based UUIDs, short stable hashes,
@@ -73,11 +74,6 @@ export function documentTime(created: string): Date {
     throw new InvalidValueError('SBOM creation time', created, 'an RFC 3339 date-time such as 2024-05-01T12:00:00Z');
   }
   return new Date(Math.floor(ms / 1000) * 1000);
-}
-
-/** `2024-05-01T12:00:00Z`. */
-export function spdxTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -200,7 +196,7 @@ function declaredExpression(licences: readonly DeclaredLicence[], refs: Map<stri
 
 /** SPDX 2.3 JSON for one platform image, byte-identical for the same inventory. */
 export function writeSpdx(inventory: PlatformInventory, tool: { name: 'slipway'; version: string }): string {
-  const created = spdxTime(documentTime(inventory.created));
+  const created = rfc3339Seconds(documentTime(inventory.created));
   const packages = sortPackages(inventory.packages);
   const licences = new Map(packages.map((p) => [p, p.licenses.filter((l) => l.trim() !== '').map(readLicence)]));
   const declaredLicences = [...licences.values()].flat();
