@@ -3,12 +3,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../support/runner-harness.js';
+import { distRoot } from '../support/runner-harness.js';
 import { skopeo, startRegistry, type TestRegistry } from '../support/services.js';
 
 // The slipway CLI as shipped (dist/cli/index.mjs), run in a real git checkout against a real registry.
 
-const cli = join(repositoryRoot, 'dist/cli/index.mjs');
+const cli = join(distRoot, 'cli/index.mjs');
 let registry: TestRegistry;
 
 beforeAll(async () => {

@@ -12,6 +12,12 @@ import { parse as parseYaml } from 'yaml';
 
 export const repositoryRoot = resolve(import.meta.dirname, '..', '..');
 
+/**
+ * The built entries tests run: dist/ by default. SLIPWAY_DIST names another build output
+ * (`node scripts/build.mjs --outdir DIR`), so that several people building at once do not race on dist/.
+ */
+export const distRoot = process.env.SLIPWAY_DIST ? resolve(process.env.SLIPWAY_DIST) : join(repositoryRoot, 'dist');
+
 export interface WorkflowCommand {
   command: string;
   properties: Record<string, string>;
@@ -73,7 +79,8 @@ let checkout: string | undefined;
 function actionCheckout(): string {
   if (!checkout) {
     checkout = mkdtempSync(join(tmpdir(), 'slipway-action-checkout-'));
-    for (const dir of ['actions', 'dist']) cpSync(join(repositoryRoot, dir), join(checkout, dir), { recursive: true });
+    cpSync(join(repositoryRoot, 'actions'), join(checkout, 'actions'), { recursive: true });
+    cpSync(distRoot, join(checkout, 'dist'), { recursive: true });
   }
   return checkout;
 }
