@@ -1,6 +1,13 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_RETRY, type RetryPolicy, retryAfterMs } from '../oci/http.js';
+import {
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  type RetryPolicy,
+  retryAfterMs,
+  retryLater,
+  withRetry,
+} from '../core/retry.js';
 import { SlipwayError } from '../runner/errors.js';
 import { type Logger, silentLogger } from '../runner/logger.js';
 import { type OsvQuery, queryKey } from './ecosystems.js';
@@ -15,7 +22,6 @@ import { type OsvQuery, queryKey } from './ecosystems.js';
 export const OSV_BATCH_LIMIT = 1000;
 /** Guards against a server that keeps handing out page tokens. */
 const MAX_PAGES = 1000;
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export interface OsvVulnRef {
   id: string;
@@ -246,51 +252,44 @@ export class OsvClient {
     url: string,
     init: { method: string; body?: string; headers?: Record<string, string> },
   ): Promise<unknown> {
-    const { attempts, maxDelayMs } = this.#retry;
-    let lastFailure = '';
-    let lastStatus: number | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      let delay: number | undefined;
-      try {
-        const response = await this.#fetch(url, {
-          method: init.method,
-          headers: { 'user-agent': this.#userAgent, accept: 'application/json', ...init.headers },
-          signal: AbortSignal.timeout(this.#timeoutMs),
-          ...(init.body !== undefined ? { body: init.body } : {}),
-        });
-        if (response.status === 200) {
-          // Reading the body is inside the retry: a connection reset mid-body is as transient as one before it.
-          const text = await response.text();
-          try {
-            return JSON.parse(text) as unknown;
-          } catch {
-            lastFailure = 'the response is not JSON';
-            lastStatus = 200;
+    const giveUp = (failure: string, status?: number) => (attempts: number) =>
+      new OsvUnavailableError(url, `${failure} (after ${attempts} attempts)`, status);
+    return withRetry<unknown>(
+      async () => {
+        try {
+          const response = await this.#fetch(url, {
+            method: init.method,
+            headers: { 'user-agent': this.#userAgent, accept: 'application/json', ...init.headers },
+            signal: AbortSignal.timeout(this.#timeoutMs),
+            ...(init.body !== undefined ? { body: init.body } : {}),
+          });
+          if (response.status === 200) {
+            // Reading the body is inside the retry: a connection reset mid-body is as transient as one before it.
+            const text = await response.text();
+            try {
+              return JSON.parse(text) as unknown;
+            } catch {
+              return retryLater('the response is not JSON', giveUp('the response is not JSON', 200));
+            }
           }
-        } else {
-          lastStatus = response.status;
-          lastFailure = `HTTP ${response.status}${await errorDetail(response)}`;
-          if (!RETRYABLE_STATUS.has(response.status)) throw new OsvUnavailableError(url, lastFailure, lastStatus);
-          delay = retryAfterMs(response.headers.get('retry-after'));
+          const failure = `HTTP ${response.status}${await errorDetail(response)}`;
+          if (!isRetryableStatus(response.status)) throw new OsvUnavailableError(url, failure, response.status);
+          return retryLater(failure, giveUp(failure, response.status), {
+            retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
+          });
+        } catch (error) {
+          if (error instanceof OsvUnavailableError) throw error;
+          return retryLater(describe(error), giveUp(describe(error)));
         }
-      } catch (error) {
-        if (error instanceof OsvUnavailableError) throw error;
-        lastFailure = describe(error);
-        lastStatus = undefined;
-      }
-      if (attempt >= attempts) break;
-      const wait = Math.min(delay ?? this.#backoff(attempt), maxDelayMs);
-      this.#logger.debug(`OSV ${init.method} ${url}: ${lastFailure}; retrying in ${wait} ms`);
-      await this.#sleep(wait);
-    }
-    throw new OsvUnavailableError(url, `${lastFailure} (after ${attempts} attempts)`, lastStatus);
-  }
-
-  /** Exponential backoff with full jitter, as in the registry transport. */
-  #backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.#retry;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.#random() * ceiling) / 2);
+      },
+      {
+        policy: this.#retry,
+        sleep: this.#sleep,
+        random: this.#random,
+        onRetry: ({ delayMs, reason }) =>
+          this.#logger.debug(`OSV ${init.method} ${url}: ${reason}; retrying in ${delayMs} ms`),
+      },
+    );
   }
 
   #url(path: string): string {

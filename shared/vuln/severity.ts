@@ -5,7 +5,7 @@ import type { OsvAffected, OsvRecord, OsvSeverity } from './osv.js';
 // How bad an OSV record is, from the best evidence it carries. A CVSS base score is computed from the vector
 // (OSV stores vectors, not scores); v4 is preferred when a record has both, as the newer and more precise
 // assessment. Without CVSS, GHSA's own rating, then distro ratings (Ubuntu priorities), then a CVSS v2 vector
-// are used. A record with none of these is 'unknown', which the policy treats as blocking (see policy.ts).
+// are used. A record with none of these is 'unknown', which the gate treats as blocking (see gate.ts).
 
 export type SeverityLevel = 'none' | 'low' | 'medium' | 'high' | 'critical' | 'unknown';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNativeImage } from '../../../shared/build/native.js';
 import { listReferrers } from '../../../shared/oci/referrers.js';
@@ -32,6 +32,44 @@ let sourceOfBash: { name: string; version: string };
 const run = (command: string, args: string[], cwd?: string) =>
   execFileSync(command, args, { encoding: 'utf8', cwd, maxBuffer: 64 * 1024 * 1024 });
 
+/**
+ * `npm pack`s the named packages and everything they depend on, as installed in this repository's
+ * node_modules, into `destination`; returns the tarball paths. Every dependency is packed too, so that
+ * `npm install --offline` of the tarballs finds each dependency edge satisfied without a registry or a cache.
+ */
+function packFromNodeModules(names: string[], destination: string): string[] {
+  const packed = new Map<string, string>();
+  const pack = (name: string, from: string) => {
+    // Node's resolution: the nearest node_modules/<name> from the dependent's directory upwards.
+    let dir = from;
+    let found: string | undefined;
+    for (;;) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) {
+        found = candidate;
+        break;
+      }
+      if (dir === repositoryRoot || dirname(dir) === dir) break;
+      dir = dirname(dir);
+    }
+    if (!found) throw new Error(`${name} (needed by ${from}) is not installed under ${repositoryRoot}/node_modules`);
+    if (packed.has(found)) return;
+    const [result] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination, found], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ) as { filename: string }[];
+    packed.set(found, join(destination, result!.filename));
+    const manifest = JSON.parse(readFileSync(join(found, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) pack(dependency, found);
+  };
+  for (const name of names) pack(name, repositoryRoot);
+  return [...packed.values()];
+}
+
 /** A root filesystem made of real package databases, and what their own tools say is installed. */
 function realContents() {
   const root = mkdtempSync(join(tmpdir(), 'slipway-sbom-root-'));
@@ -51,24 +89,14 @@ function realContents() {
   const bash = run('dpkg-query', ['-W', '-f', '${source:Package}\t${source:Version}', 'bash']).split('\t');
   sourceOfBash = { name: bash[0]!, version: bash[1]! };
 
-  // npm: a tree npm itself installs (offline, from the cache .ci/run's npm install filled).
+  // npm: a tree npm itself installs, offline, from tarballs packed here out of this repository's own
+  // node_modules, so the fixture depends on nothing an npm cache may or may not hold (ENOTCACHED on a machine
+  // that never fetched these packuments).
   const app = join(root, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  run(
-    'npm',
-    [
-      'install',
-      '--offline',
-      '--no-audit',
-      '--no-fund',
-      '--ignore-scripts',
-      'yaml@2.9.1',
-      'ajv@8.20.0',
-      'packageurl-js@2.0.1',
-    ],
-    app,
-  );
+  const tarballs = packFromNodeModules(['yaml', 'ajv', 'packageurl-js'], mkdtempSync(join(tmpdir(), 'slipway-packs-')));
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], app);
   const npm = new Set<string>();
   const walk = (deps: Record<string, { version?: string; dependencies?: Record<string, unknown> }> | undefined) => {
     for (const [name, dep] of Object.entries(deps ?? {})) {
@@ -196,6 +224,10 @@ describe('sbom action on real contents', () => {
         expect(cdx.metadata.timestamp).toBe('2026-01-01T00:00:00.000Z');
         expect(packagesIn(cdx, 'deb')).toEqual(expected.deb);
         expect(packagesIn(cdx, 'npm')).toEqual(expected.npm);
+        // The npm tree is the one packed from node_modules, dependencies included, not an empty one.
+        expect([...expected.npm].map((p) => p.slice(0, p.lastIndexOf('@')))).toEqual(
+          expect.arrayContaining(['yaml', 'ajv', 'packageurl-js', 'fast-deep-equal']),
+        );
         expect(packagesIn(cdx, 'pypi')).toEqual(expected.pypi);
         expect(packagesIn(cdx, 'golang')).toEqual(expected.golang);
       } else {

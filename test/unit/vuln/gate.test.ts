@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidValueError } from '../../../shared/runner/errors.js';
+import { parseExceptions } from '../../../shared/vuln/exceptions.js';
+import type { Finding } from '../../../shared/vuln/finding.js';
+import { type EvaluateInput, evaluate, gate } from '../../../shared/vuln/gate.js';
+import { parseVex } from '../../../shared/vuln/openvex.js';
 import { OsvClient } from '../../../shared/vuln/osv.js';
-import {
-  type EvaluateInput,
-  evaluate,
-  type Finding,
-  gate,
-  parseExceptions,
-  parseVex,
-  scan,
-} from '../../../shared/vuln/policy.js';
+import { scan } from '../../../shared/vuln/scan.js';
 import { errorOf } from '../../support/errors.js';
 import { type OsvServer, startOsvServer } from '../../support/osv-server.js';
 import { ALL_RECORDS, bookworm, fixturePath, libssl, lodash, opensslBin, pkg, requests } from './fixtures.js';
