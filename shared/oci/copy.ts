@@ -1,5 +1,4 @@
 import { InvalidValueError } from '../runner/errors.js';
-import { SizeMismatchError } from './digest.js';
 import { isIndex } from './manifest.js';
 import { parseTag } from './reference.js';
 import { listReferrers, pushReferrer } from './referrers.js';
@@ -92,6 +91,9 @@ export async function copyImage(options: CopyOptions): Promise<CopyReport> {
     }
   }
 
+  // Copied by digest alone, the image is still listed where the store keeps a list (a layout's index.json),
+  // or skopeo and crane would find nothing there.
+  if (tags.length === 0) await to.listUntagged?.(top.descriptor);
   for (const tag of tags) {
     const current = await to.resolve(tag);
     const unchanged = current?.digest === top.descriptor.digest;
@@ -148,12 +150,8 @@ class Planner {
   }
 
   private async fetchChild(descriptor: Descriptor): Promise<FetchedManifest> {
-    const fetched = await this.from.getManifest(descriptor.digest);
-    // The digest is checked by getManifest; a size that disagrees means the parent is corrupt.
-    if (fetched.bytes.byteLength !== descriptor.size) {
-      throw new SizeMismatchError(descriptor.digest, descriptor.size, fetched.bytes.byteLength);
-    }
-    return fetched;
+    // Digest and size are checked by getManifest; a size that disagrees means the parent is corrupt.
+    return this.from.getManifest(descriptor.digest, descriptor);
   }
 
   private async addBlob(blob: Descriptor): Promise<void> {

@@ -1,21 +1,22 @@
+import {
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  type RetryPolicy,
+  retryAfterMs,
+  retryLater,
+  withRetry,
+} from '../core/retry.js';
 import { SlipwayError } from '../runner/errors.js';
 import { type Logger, silentLogger } from '../runner/logger.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { StoreError, type StoreOperation } from './errors.js';
+import { checkTimeouts, DEFAULT_TIMEOUTS, fetchWithTimeouts, type StallContext, type Timeouts } from './timeouts.js';
 
 // The HTTP transport under the registry client: every request goes through send(), which adds
 // authorisation (negotiating it on a 401 challenge), follows redirects without leaking credentials to
-// other hosts, and retries what is worth retrying (429, 5xx, connection resets) with backoff that honours
-// Retry-After. Errors name the registry, repository and operation, and carry the registry's own error code.
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 };
+// other hosts, bounds every wait on the registry (shared/oci/timeouts.ts), and retries what is worth
+// retrying (429, 5xx, connection resets) through the one retry helper (shared/core/retry.ts). Errors name
+// the registry, repository and operation, and carry the registry's own error code.
 
 export interface TransportOptions {
   authenticator: Authenticator;
@@ -26,6 +27,8 @@ export interface TransportOptions {
   userAgent?: string;
   /** Random source for jitter; injectable so tests are exact. */
   random?: () => number;
+  /** Connect and idle timeouts for every request (defaults: 30 s and 60 s). */
+  timeouts?: Partial<Timeouts>;
 }
 
 export interface RegistryRequest {
@@ -44,12 +47,17 @@ export interface RegistryRequest {
 }
 
 const MAX_REDIRECTS = 5;
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Of an error answer, only this much is read: enough for the registry's JSON error, never a flood. */
+const MAX_ERROR_BODY = 4096;
 
 export class RegistryTransport {
-  readonly #options: Required<Omit<TransportOptions, 'authenticator'>> & { authenticator: Authenticator };
+  readonly #options: Required<Omit<TransportOptions, 'authenticator' | 'timeouts'>> & {
+    authenticator: Authenticator;
+  };
+  readonly timeouts: Timeouts;
 
   constructor(options: TransportOptions) {
+    const { timeouts, ...rest } = options;
     this.#options = {
       fetch: globalThis.fetch,
       logger: silentLogger,
@@ -57,43 +65,42 @@ export class RegistryTransport {
       sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
       userAgent: 'slipway',
       random: Math.random,
-      ...options,
+      ...rest,
     };
+    this.timeouts = checkTimeouts({ ...DEFAULT_TIMEOUTS, ...timeouts });
   }
 
   /** Sends a request; resolves with a response whose status is in `accept`, otherwise throws StoreError. */
   async send(request: RegistryRequest): Promise<Response> {
-    const { retry, logger, sleep } = this.#options;
-    for (let attempt = 1; ; attempt++) {
-      let response: Response;
-      try {
-        response = await this.#sendAuthorised(request);
-      } catch (error) {
-        // Our own errors (a refused token request, too many redirects) are answers, not network faults.
-        if (error instanceof SlipwayError) throw error;
-        if (attempt >= retry.attempts) throw networkError(request, error);
-        const delay = this.#backoff(attempt);
-        logger.debug(`${request.operation.operation}: ${describe(error)}; retrying in ${delay} ms`);
-        await sleep(delay);
-        continue;
-      }
-      if (request.accept.includes(response.status)) return response;
-      if (RETRYABLE_STATUS.has(response.status) && attempt < retry.attempts) {
-        const delay = retryAfterMs(response.headers.get('retry-after')) ?? this.#backoff(attempt);
-        await response.body?.cancel();
-        logger.debug(`${request.operation.operation}: HTTP ${response.status}; retrying in ${delay} ms`);
-        await sleep(Math.min(delay, retry.maxDelayMs));
-        continue;
-      }
-      throw await statusError(request, response);
-    }
-  }
-
-  /** Exponential backoff with full jitter, so many clients retrying at once spread out. */
-  #backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.#options.retry;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.#options.random() * ceiling) / 2);
+    const { retry, logger, sleep, random } = this.#options;
+    return withRetry(
+      async () => {
+        let response: Response;
+        try {
+          response = await this.#sendAuthorised(request);
+        } catch (error) {
+          // Our own errors (a refused token request, too many redirects, a stall) are answers, not network
+          // faults: a registry that said nothing for a minute is not waited on again.
+          if (error instanceof SlipwayError) throw error;
+          return retryLater(describe(error), () => networkError(request, error));
+        }
+        if (request.accept.includes(response.status)) return response;
+        if (isRetryableStatus(response.status)) {
+          const failure = await statusError(request, response);
+          return retryLater(`HTTP ${response.status}`, () => failure, {
+            retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
+          });
+        }
+        throw await statusError(request, response);
+      },
+      {
+        policy: retry,
+        sleep,
+        random,
+        onRetry: ({ delayMs, reason }) =>
+          logger.debug(`${request.operation.operation}: ${reason}; retrying in ${delayMs} ms`),
+      },
+    );
   }
 
   async #sendAuthorised(request: RegistryRequest): Promise<Response> {
@@ -115,12 +122,15 @@ export class RegistryTransport {
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, ...request.headers };
       // Blob downloads redirect to storage (S3, a CDN) on another host; the registry's credentials stay home.
       if (authorization && new URL(url).origin === origin) headers.authorization = authorization;
-      const response = await this.#options.fetch(url, {
-        method: request.method,
-        headers,
-        redirect: 'manual',
-        ...(request.body ? { body: request.body } : {}),
-      });
+      // The body goes out as a stream (to watch the upload for stalls), so its length is stated up front.
+      if (request.body) headers['content-length'] = String(request.body.byteLength);
+      const response = await fetchWithTimeouts(
+        this.#options.fetch,
+        url,
+        { method: request.method, headers, redirect: 'manual', body: request.body },
+        this.timeouts,
+        stallContext(request, url),
+      );
       const location = response.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
       await response.body?.cancel();
@@ -130,12 +140,25 @@ export class RegistryTransport {
   }
 }
 
-/** Retry-After in milliseconds: seconds, or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+/** "registry ghcr.io" / "reading blob sha256:… of acme/api", for StallError; a redirect target is named as such. */
+function stallContext(request: RegistryRequest, url: string): StallContext {
+  const { operation, location } = request.operation;
+  const repository = location.startsWith(`${request.registry}/`) ? location.slice(request.registry.length + 1) : '';
+  const [verb = '', ...rest] = operation.split(' ');
+  const action = [gerund(verb), ...rest].join(' ') + (repository ? ` of ${repository}` : '');
+  const host = new URL(url).host;
+  const redirected = host !== new URL(request.url).host;
+  return {
+    server: redirected ? `${host}, where registry ${request.registry} redirected,` : `registry ${request.registry}`,
+    action,
+  };
+}
+
+/** "read" → "reading", "resolve" → "resolving", "list" → "listing": operations start with a verb. */
+function gerund(verb: string): string {
+  if (verb.endsWith('e') && !verb.endsWith('ee')) return `${verb.slice(0, -1)}ing`;
+  if (verb === 'put') return 'putting';
+  return `${verb}ing`;
 }
 
 interface RegistryErrorBody {
@@ -145,7 +168,7 @@ interface RegistryErrorBody {
 async function statusError(request: RegistryRequest, response: Response): Promise<StoreError> {
   let text = '';
   try {
-    text = request.method === 'HEAD' ? '' : (await response.text()).slice(0, 4096);
+    text = request.method === 'HEAD' ? '' : await readPrefix(response, MAX_ERROR_BODY);
   } catch {
     // The body is only for the message; a broken one leaves the status to speak.
   }
@@ -180,4 +203,20 @@ function describe(error: unknown): string {
     return code ? `${error.message} (${code})` : error.message;
   }
   return String(error);
+}
+
+/** The first `limit` bytes of a body as text; the rest is not read. */
+async function readPrefix(response: Response, limit: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  while (received < limit) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks).toString('utf8');
+    chunks.push(value);
+    received += value.byteLength;
+  }
+  await reader.cancel();
+  return Buffer.concat(chunks).toString('utf8').slice(0, limit);
 }

@@ -14,6 +14,7 @@ import {
 } from './digest.js';
 import { ConflictError, NotFoundError, StoreError } from './errors.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { checkManifestDescriptor } from './limits.js';
 import { parseManifest } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import { parseTag } from './reference.js';
@@ -46,6 +47,11 @@ interface IndexDocument {
 export interface OpenLayoutOptions {
   /** Create the directory, `oci-layout` and an empty `index.json` where they are absent. */
   create: boolean;
+  /**
+   * How mountBlob hard-links a blob from another layout (fs.promises.link by default); a test passes one
+   * that fails as a link across file systems does, which no single-disk machine can produce.
+   */
+  link?: (existingPath: string, newPath: string) => Promise<void>;
 }
 
 export class OciLayoutStore implements ImageStore {
@@ -54,12 +60,13 @@ export class OciLayoutStore implements ImageStore {
   private constructor(
     /** Absolute path of the layout directory. */
     readonly directory: string,
+    private readonly link: (existingPath: string, newPath: string) => Promise<void>,
   ) {
     this.location = `oci-layout:${directory}`;
   }
 
   static async open(dir: string, options: OpenLayoutOptions): Promise<OciLayoutStore> {
-    const store = new OciLayoutStore(path.resolve(dir));
+    const store = new OciLayoutStore(path.resolve(dir), options.link ?? link);
     await store.initialise(options.create);
     return store;
   }
@@ -83,14 +90,16 @@ export class OciLayoutStore implements ImageStore {
     return entry === undefined ? undefined : withoutRefName(entry);
   }
 
-  async getManifest(reference: string): Promise<FetchedManifest> {
+  async getManifest(reference: string, descriptor?: Pick<Descriptor, 'digest' | 'size'>): Promise<FetchedManifest> {
     const operation = `read manifest ${reference}`;
+    if (descriptor !== undefined) checkManifestDescriptor(descriptor, this.at(operation));
     let expected: { digest: Digest; size?: number; mediaType?: string };
     if (isDigestReference(reference)) {
-      expected = { digest: parseDigest(reference) };
+      expected = { digest: parseDigest(reference), ...(descriptor === undefined ? {} : { size: descriptor.size }) };
     } else {
       const entry = findTag((await this.readIndex()).manifests, reference);
       if (entry === undefined) throw new NotFoundError(this.at(operation), `there is no tag "${reference}"`);
+      checkManifestDescriptor(entry, this.at(operation));
       expected = { digest: parseDigest(entry.digest), size: entry.size, mediaType: entry.mediaType };
     }
     const bytes = await this.readBlobFile(expected.digest, operation);
@@ -154,6 +163,17 @@ export class OciLayoutStore implements ImageStore {
     return { descriptor, subjectIndexed: false };
   }
 
+  /**
+   * Lists an image in index.json without a tag, so tools that open the layout (skopeo, crane) find it; an
+   * image already listed, tagged or not, is left as it is.
+   */
+  async listUntagged(descriptor: Descriptor): Promise<void> {
+    const { mediaType, digest, size } = descriptor;
+    await this.updateIndex(`list manifest ${digest}`, (manifests) =>
+      manifests.some((entry) => entry.digest === digest) ? undefined : [...manifests, { mediaType, digest, size }],
+    );
+  }
+
   async hasBlob(digest: Digest): Promise<boolean> {
     try {
       return (await stat(this.blobPath(digest))).isFile();
@@ -203,7 +223,7 @@ export class OciLayoutStore implements ImageStore {
     try {
       await mkdir(path.dirname(target), { recursive: true });
       // link() creates the name with the whole file behind it in one step, so no temporary is needed.
-      await link(source, target);
+      await this.link(source, target);
     } catch (error) {
       const code = errorCode(error);
       if (code === 'EEXIST') return true;

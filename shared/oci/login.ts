@@ -5,6 +5,7 @@ import { chainCredentials, explicitCredentials } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import type { ImageReference } from './reference.js';
 import { RegistryClient } from './registry.js';
+import type { Timeouts } from './timeouts.js';
 
 // How every entry point reaches registries: credentials given as inputs for the image's registry first, then
 // whatever docker login, its credential helpers and the containers auth file hold. Every secret obtained on
@@ -43,6 +44,8 @@ export function createRegistryClient(options: {
   logger: Logger;
   secrets: SecretRegistry;
   userAgent: string;
+  /** Connect and idle timeouts for every registry request; defaults 30 s and 60 s (shared/oci/timeouts.ts). */
+  timeouts?: Partial<Timeouts> | undefined;
 }): RegistryClient {
   const { login } = options;
   return new RegistryClient({
@@ -53,5 +56,6 @@ export function createRegistryClient(options: {
     logger: options.logger,
     onSecret: (value) => options.secrets.add(value),
     userAgent: options.userAgent,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
 }

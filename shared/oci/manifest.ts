@@ -223,6 +223,14 @@ export function parsePlatform(text: string): Platform {
     if (part === '') fail(`the ${name} is empty`);
     if (!PLATFORM_PART.test(part)) fail(`the ${name} "${part}" may contain only letters, digits, "_", "." and "-"`);
   });
+  // Registries and runtimes compare platforms exactly, and every os and architecture they know (Go's GOOS and
+  // GOARCH) is lower case: `linux/AMD64` would build an image no machine selects.
+  const upper = parts.findIndex((part) => part !== part.toLowerCase());
+  if (upper !== -1) {
+    fail(
+      `the ${PLATFORM_NAMES[upper]} "${parts[upper]}" is not lower case, as platforms are: write "${text.toLowerCase()}"`,
+    );
+  }
   const [os = '', architecture = '', variant] = parts;
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }

@@ -218,7 +218,27 @@ function parseLayout(text: string, fail: Fail): LayoutReference {
   }
   if (rest === '') fail(`the directory after "${LAYOUT_PREFIX}" is empty`);
   if (rest.trim() !== rest) fail('the directory has leading or trailing whitespace');
+  checkNoClimbAfterColon(rest, fail);
   return { kind: 'layout', path: rest, ...(tag === undefined ? {} : { tag }), ...optionalDigest(digest) };
+}
+
+/**
+ * Refuses a ".." that follows a ":" in the directory: `oci-layout:/tmp/lx:../../etc` was meant as layout /tmp/lx
+ * with tag "../../etc", which no tag can be, and taken as a directory it climbs to /tmp/etc, so blobs land
+ * where nothing reading "/tmp/lx" will look. A drive letter (`C:\out`) is not such a ":".
+ */
+function checkNoClimbAfterColon(directory: string, fail: Fail): void {
+  const segments = directory.split(/[/\\]/);
+  const first = segments.findIndex((segment, i) => segment.includes(':') && !(i === 0 && /^[A-Za-z]:$/.test(segment)));
+  if (first < 0) return;
+  const colon = segments[first]!.indexOf(':');
+  const after = [segments[first]!.slice(colon + 1), ...segments.slice(first + 1)];
+  if (!after.includes('..')) return;
+  const offset = segments.slice(0, first).reduce((length, segment) => length + segment.length + 1, 0);
+  const tag = directory.slice(offset + colon + 1);
+  fail(
+    `"${tag}" after ":" is not a tag (${EXPECTED_TAG}), and as part of the directory its ".." would climb out of it`,
+  );
 }
 
 /** True when the text after a ":" or "@" contains no path separator, so it cannot be part of the directory. */

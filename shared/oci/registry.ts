@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
+import type { RetryPolicy } from '../core/retry.js';
 import { type Logger, silentLogger } from '../runner/logger.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { CredentialSource } from './auth/credentials.js';
 import { DigestMismatchError, digestOf, parseDigest, verifyStream } from './digest.js';
 import { ConflictError, NotFoundError, StoreError, type StoreOperation } from './errors.js';
-import { type RegistryRequest, RegistryTransport, type RetryPolicy } from './http.js';
+import { type RegistryRequest, RegistryTransport } from './http.js';
+import { checkManifestDescriptor, checkReceivedSize, MAX_MANIFEST_BYTES, readLimited } from './limits.js';
 import { parseManifest } from './manifest.js';
 import { isIndexMediaType, MANIFEST_ACCEPT_HEADER, mediaTypeEssence } from './media-types.js';
 import { registryApiHost } from './reference.js';
 import type { BlobSource, ByteStream, ImageStore, PutManifestOptions, PutManifestResult } from './store.js';
+import type { Timeouts } from './timeouts.js';
 import type { Descriptor, Digest, FetchedManifest, ImageIndex } from './types.js';
 
 // A client for the OCI distribution API (distribution-spec v1.1) on Node's fetch. One RegistryClient
@@ -32,7 +35,15 @@ export interface RegistryClientOptions {
   /** Streams larger than this are uploaded in chunks of this size (PATCH), smaller blobs in one PUT. */
   chunkSize?: number;
   userAgent?: string;
+  /**
+   * Connect and idle timeouts for every request (shared/oci/timeouts.ts; defaults 30 s and 60 s): a registry
+   * that sends nothing for idleTimeoutMs fails the operation with a StallError naming it.
+   */
+  timeouts?: Partial<Timeouts>;
 }
+
+/** Paginated answers (referrers, tag lists) are followed this many pages at most. */
+export const MAX_PAGES = 1000;
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 
@@ -61,6 +72,7 @@ export class RegistryClient {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.sleep ? { sleep: options.sleep } : {}),
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
   }
 
@@ -150,8 +162,9 @@ export class RegistryRepository implements ImageStore {
     return { mediaType, digest, size };
   }
 
-  async getManifest(reference: string): Promise<FetchedManifest> {
+  async getManifest(reference: string, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<FetchedManifest> {
     const operation = this.#op(`read manifest ${reference}`);
+    if (expected !== undefined) checkManifestDescriptor(expected, operation);
     const response = await this.#send({
       method: 'GET',
       url: `${this.#base}/manifests/${reference}`,
@@ -164,14 +177,15 @@ export class RegistryRepository implements ImageStore {
       await response.body?.cancel();
       throw new NotFoundError(operation, 'manifest unknown', 404);
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, operation, 'manifest');
+    if (expected !== undefined) checkReceivedSize(expected, bytes.byteLength, operation);
     const contentType = response.headers.get('content-type') ?? undefined;
     const { manifest, mediaType } = parseManifest(bytes, contentType);
     // By digest, the bytes must hash to it; by tag, to what the registry says it served.
-    const expected = isDigestReference(reference) ? reference : response.headers.get('docker-content-digest');
-    const algorithm = expected?.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const wanted = isDigestReference(reference) ? reference : response.headers.get('docker-content-digest');
+    const algorithm = wanted?.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = digestOf(bytes, algorithm);
-    if (expected && expected !== digest) throw new DigestMismatchError(expected as Digest, digest);
+    if (wanted && wanted !== digest) throw new DigestMismatchError(wanted as Digest, digest);
     const etag = response.headers.get('etag') ?? undefined;
     return { descriptor: { mediaType, digest, size: bytes.byteLength }, bytes, manifest, ...(etag ? { etag } : {}) };
   }
@@ -269,14 +283,13 @@ export class RegistryRepository implements ImageStore {
       operation,
     });
     await response.body?.cancel();
-    return this.#uploadLocation(response, operation);
+    return this.#uploadLocation(response, `${this.#base}/blobs/uploads/${query}`, operation);
   }
 
-  #uploadLocation(response: Response, operation: StoreOperation): string {
+  #uploadLocation(response: Response, requestUrl: string, operation: StoreOperation): string {
     const location = response.headers.get('location');
     if (!location) throw new StoreError(operation, `HTTP ${response.status} without a Location header`);
-    // Location may be relative to the registry.
-    return new URL(location, this.#base).toString();
+    return resolveLocation(location, response.url || requestUrl);
   }
 
   /** Sends the stream in PATCH chunks of chunkSize, verifying digest and size before the upload is committed. */
@@ -308,7 +321,7 @@ export class RegistryRepository implements ImageStore {
         operation: expected.operation,
       });
       await response.body?.cancel();
-      location = this.#uploadLocation(response, expected.operation);
+      location = this.#uploadLocation(response, location, expected.operation);
       offset += chunk.byteLength;
       pending = [];
       pendingBytes = 0;
@@ -378,54 +391,143 @@ export class RegistryRepository implements ImageStore {
     await response.body?.cancel();
     if (response.status === 201) return true;
     // 202: the registry could not mount and opened an ordinary upload instead; close it, the caller copies.
-    await this.#cancelUpload(this.#uploadLocation(response, operation));
+    await this.#cancelUpload(this.#uploadLocation(response, `${this.#base}/blobs/uploads/${query}`, operation));
     return false;
   }
 
   async listTags(): Promise<string[]> {
+    const operation = this.#op('list tags');
     const tags: string[] = [];
-    let url: string | undefined = `${this.#base}/tags/list?n=1000`;
-    while (url) {
-      const response = await this.#send({
-        method: 'GET',
-        url,
-        scopes: this.#pull,
-        accept: [200, 404],
-        operation: this.#op('list tags'),
-      });
+    await this.#paginate(`${this.#base}/tags/list?n=1000`, operation, [200, 404], async (response) => {
       if (response.status === 404) {
-        await response.body?.cancel();
-        return [];
+        // distribution answers 404 (NAME_UNKNOWN) only for a repository that does not exist; an empty one lists [].
+        const body = await readLimited(response, MAX_ERROR_JSON, operation, 'error').catch(() => new Uint8Array());
+        const code = registryErrorCode(body);
+        throw new NotFoundError(
+          operation,
+          `repository ${this.repository} does not exist on ${this.registry}${code ? ` (HTTP 404 ${code})` : ' (HTTP 404)'}`,
+          404,
+        );
       }
-      const body = (await response.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
-      url = nextLink(response.headers.get('link'), url);
-    }
+      const body = parseJsonBody<{ tags?: unknown }>(
+        await readLimited(response, MAX_MANIFEST_BYTES, operation, 'tag list'),
+        operation,
+        'tag list',
+      );
+      const page = body.tags ?? [];
+      if (!Array.isArray(page) || page.some((tag) => typeof tag !== 'string')) {
+        throw new StoreError(operation, 'the tag list has no array of tag names');
+      }
+      tags.push(...(page as string[]));
+      return true;
+    });
     return tags.sort();
   }
 
   async nativeReferrers(digest: Digest): Promise<Descriptor[] | undefined> {
     const key = this.location;
     if (this.client.referrersSupport.get(key) === false) return undefined;
-    const response = await this.#send({
-      method: 'GET',
-      url: `${this.#base}/referrers/${digest}`,
-      scopes: this.#pull,
-      headers: { accept: 'application/vnd.oci.image.index.v1+json' },
-      accept: [200, 404, 400, 405],
-      operation: this.#op(`list referrers of ${digest}`),
+    const operation = this.#op(`list referrers of ${digest}`);
+    const referrers: Descriptor[] = [];
+    let first = true;
+    let supported = true;
+    await this.#paginate(`${this.#base}/referrers/${digest}`, operation, [200, 404], async (response) => {
+      const type = mediaTypeEssence(response.headers.get('content-type') ?? '');
+      if (first) {
+        first = false;
+        // Only 404 means "no referrers API" (distribution-spec: a registry with the API answers 200, even
+        // for an unknown digest). A 400 or 5xx is a fault to report, never a reason to stop asking.
+        if (response.status === 404 || !isIndexMediaType(type)) {
+          await response.body?.cancel();
+          this.client.referrersSupport.set(key, false);
+          supported = false;
+          return false;
+        }
+        this.client.referrersSupport.set(key, true);
+      } else if (response.status !== 200) {
+        throw new StoreError(
+          operation,
+          `HTTP ${response.status} for a later page of the referrers list`,
+          response.status,
+        );
+      }
+      const index = parseJsonBody<ImageIndex>(
+        await readLimited(response, MAX_MANIFEST_BYTES, operation, 'referrers list'),
+        operation,
+        'referrers list',
+      );
+      if (index.manifests !== undefined && !Array.isArray(index.manifests)) {
+        throw new StoreError(operation, 'the referrers list has no manifests array');
+      }
+      referrers.push(...(index.manifests ?? []));
+      return true;
     });
-    const type = mediaTypeEssence(response.headers.get('content-type') ?? '');
-    // A registry with the API never answers 404 (distribution-spec); one without it routes nowhere.
-    if (response.status !== 200 || !isIndexMediaType(type)) {
-      await response.body?.cancel();
-      this.client.referrersSupport.set(key, false);
-      return undefined;
-    }
-    this.client.referrersSupport.set(key, true);
-    const index = (await response.json()) as ImageIndex;
-    return index.manifests ?? [];
+    return supported ? referrers : undefined;
   }
+
+  /**
+   * GETs `url` and every page its `Link: <…>; rel="next"` header leads to (RFC 8288; the distribution-spec
+   * paginates tag lists and referrers so). `onPage` reads each page and returns false to stop early. Links
+   * are followed only on the registry itself, so a hostile Link cannot carry credentials elsewhere.
+   */
+  async #paginate(
+    start: string,
+    operation: StoreOperation,
+    accept: readonly number[],
+    onPage: (response: Response) => Promise<boolean>,
+  ): Promise<void> {
+    const origin = new URL(start).origin;
+    let url: string | undefined = start;
+    for (let page = 1; url !== undefined; page++) {
+      if (page > MAX_PAGES) {
+        throw new StoreError(
+          operation,
+          `the registry sent more than ${MAX_PAGES} pages (Link: rel="next" kept coming)`,
+        );
+      }
+      const response = await this.#send({ method: 'GET', url, scopes: this.#pull, accept, operation });
+      const next = nextLink(response.headers.get('link'), url);
+      if ((await onPage(response)) === false) return;
+      if (next !== undefined && new URL(next).origin !== origin) {
+        throw new StoreError(operation, `the registry's next-page link ${next} leads to another host`);
+      }
+      url = next;
+    }
+  }
+}
+
+/** Of an error answer, enough to read the registry's error code. */
+const MAX_ERROR_JSON = 64 * 1024;
+
+function registryErrorCode(body: Uint8Array): string | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as { errors?: { code?: unknown }[] };
+    const code = parsed.errors?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJsonBody<T>(bytes: Uint8Array, operation: StoreOperation, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new StoreError(operation, `the ${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StoreError(operation, `the ${what} is not a JSON object`);
+  }
+  return value as T;
+}
+
+/**
+ * An upload Location resolved as RFC 3986 §5 says: against the URL of the request that returned it, so
+ * `uploads/abc`, `/v2/…` and `https://other/…` each land where the registry meant.
+ */
+export function resolveLocation(location: string, requestUrl: string): string {
+  return new URL(location, requestUrl).toString();
 }
 
 function isDigestReference(reference: string): reference is Digest {

@@ -32,8 +32,12 @@ export interface ImageStore {
 
   /** The descriptor a tag or digest points at, or undefined when there is none (HEAD, no body). */
   resolve(reference: string): Promise<Descriptor | undefined>;
-  /** A manifest by tag or digest; throws when missing. Fetched by digest, its bytes are verified. */
-  getManifest(reference: string): Promise<FetchedManifest>;
+  /**
+   * A manifest by tag or digest; throws when missing. Fetched by digest, its bytes are verified. Given the
+   * descriptor it is fetched by (`expected`, from a parent index or a referrers list), a size over the
+   * manifest cap is refused before fetching and the bytes must be exactly that size.
+   */
+  getManifest(reference: string, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<FetchedManifest>;
   /** Store manifest bytes exactly as given; throws ConflictError when `ifMatch` no longer holds. */
   putManifest(bytes: Uint8Array, mediaType: string, options?: PutManifestOptions): Promise<PutManifestResult>;
 
@@ -50,6 +54,11 @@ export interface ImageStore {
   mountBlob(digest: Digest, from: ImageStore): Promise<boolean>;
 
   listTags(): Promise<string[]>;
+  /**
+   * Where the store keeps a list of its images (an OCI layout's index.json), lists `descriptor` there without
+   * a tag, so an image copied by digest alone can still be found; registries have no such list and omit it.
+   */
+  listUntagged?(descriptor: Descriptor): Promise<void>;
   /**
    * The native referrers API, when the store has one: the descriptors of manifests whose subject is
    * `digest`, or undefined when the store has no such API (callers then use the tag-schema fallback).

@@ -16,8 +16,8 @@ export class ForwardingStore implements ImageStore {
   resolve(reference: string): Promise<Descriptor | undefined> {
     return this.inner.resolve(reference);
   }
-  getManifest(reference: string): Promise<FetchedManifest> {
-    return this.inner.getManifest(reference);
+  getManifest(reference: string, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<FetchedManifest> {
+    return this.inner.getManifest(reference, expected);
   }
   putManifest(bytes: Uint8Array, mediaType: string, options?: PutManifestOptions): Promise<PutManifestResult> {
     return this.inner.putManifest(bytes, mediaType, options);
@@ -36,6 +36,9 @@ export class ForwardingStore implements ImageStore {
   }
   listTags(): Promise<string[]> {
     return this.inner.listTags();
+  }
+  async listUntagged(descriptor: Descriptor): Promise<void> {
+    await this.inner.listUntagged?.(descriptor);
   }
   nativeReferrers(digest: Digest): Promise<Descriptor[] | undefined> {
     return this.inner.nativeReferrers(digest);

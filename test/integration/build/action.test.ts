@@ -193,7 +193,7 @@ describe('build action, bad input', () => {
     [
       'an unreadable Containerfile',
       { image: 'oci-layout:out', file: 'missing/Containerfile' },
-      /^Input 'file' is "missing\/Containerfile": ENOENT.*; expected a readable Containerfile or Dockerfile\.$/,
+      /^Input 'file' is "missing\/Containerfile": \/.*\/missing\/Containerfile does not exist; expected a readable Containerfile or Dockerfile\.$/,
     ],
     [
       'an invalid platform',
@@ -243,6 +243,7 @@ describe('build action, bad input', () => {
       locked.host,
       'acme/api',
     );
-    expect(await repo.listTags()).toEqual([]);
+    // Nothing was pushed, so the repository does not exist at all (listTags says so rather than answering []).
+    await expect(repo.listTags()).rejects.toThrow(`repository acme/api does not exist on ${locked.host}`);
   });
 });

@@ -64,7 +64,10 @@ describe('registry client against docker-registry', () => {
     const repo = new RegistryClient().repository(open.host, 'acme/absent');
     expect(await repo.resolve('nope')).toBeUndefined();
     expect(await repo.hasBlob(digestOf(new Uint8Array([1])))).toBe(false);
-    expect(await repo.listTags()).toEqual([]);
+    // A repository that does not exist is not one without tags (`slipway tags` must not print [] for a typo).
+    await expect(repo.listTags()).rejects.toThrow(
+      `list tags at ${open.host}/acme/absent failed: repository acme/absent does not exist on ${open.host} (HTTP 404 NAME_UNKNOWN)`,
+    );
     const error = await repo.getManifest('nope').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect((error as Error).message).toBe(`read manifest nope at ${open.host}/acme/absent failed: manifest unknown`);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../../../shared/oci/auth/authenticator.js';
 import { explicitCredentials } from '../../../shared/oci/auth/credentials.js';
 import { StoreError } from '../../../shared/oci/errors.js';
-import { type RegistryRequest, RegistryTransport, retryAfterMs } from '../../../shared/oci/http.js';
+import { type RegistryRequest, RegistryTransport } from '../../../shared/oci/http.js';
 
 // Faults a real registry cannot be made to produce on demand (503 with Retry-After, resets, redirects to
 // another host) come from a loopback server that answers from a script.
@@ -130,16 +130,5 @@ describe('authorisation and redirects', () => {
     expect(await response.text()).toBe('blob bytes');
     expect(registryAuth).toEqual([undefined, `Basic ${Buffer.from('me:pw').toString('base64')}`]);
     expect(seenByStorage).toEqual([undefined]);
-  });
-});
-
-describe('Retry-After', () => {
-  it('reads seconds and HTTP dates', () => {
-    const now = Date.parse('2026-11-22T00:00:00Z');
-    expect(retryAfterMs('7', now)).toBe(7000);
-    expect(retryAfterMs('Sun, 22 Nov 2026 00:00:05 GMT', now)).toBe(5000);
-    expect(retryAfterMs('Sat, 21 Nov 2026 00:00:05 GMT', now)).toBe(0);
-    expect(retryAfterMs('soon', now)).toBeUndefined();
-    expect(retryAfterMs(null, now)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { copyImage } from '../../../shared/oci/copy.js';
 import { DigestMismatchError, digestHex, digestOf, SizeMismatchError } from '../../../shared/oci/digest.js';
 import { ConflictError, NotFoundError, StoreError } from '../../../shared/oci/errors.js';
 import { OciLayoutStore, REF_NAME_ANNOTATION } from '../../../shared/oci/layout.js';
@@ -415,17 +416,66 @@ describe('mountBlob', () => {
     expect(await to.mountBlob(digestOf(text('absent')), from)).toBe(false);
   });
 
-  // /dev/shm is a tmpfs on Linux, so a link into it from the temp dir crosses file systems.
-  const otherDevice =
-    existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev ? '/dev/shm' : undefined;
-  it.skipIf(otherDevice === undefined)('returns false across file systems (EXDEV)', async () => {
+  // A link across file systems fails with EXDEV; a single-disk machine cannot produce that, so the store takes
+  // its link function and these cases run everywhere. Where /dev/shm is a separate tmpfs, the real thing too.
+  const failingLink = (code: string) => async () => {
+    throw Object.assign(new Error(`${code}: simulated`), { code });
+  };
+
+  it.each(['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'])('returns false when linking fails with %s', async (code) => {
     const from = await OciLayoutStore.open(tempDir(), { create: true });
-    const dir = mkdtempSync(path.join(otherDevice!, 'slipway-layout-'));
-    temporaryDirs.push(dir);
-    const to = await OciLayoutStore.open(dir, { create: true });
+    const to = await OciLayoutStore.open(tempDir(), { create: true, link: failingLink(code) });
     const { digest } = await from.putBlob(text('far away'));
     expect(await to.mountBlob(digest, from)).toBe(false);
     expect(await to.hasBlob(digest)).toBe(false);
+  });
+
+  it('reports a link failure that is not about file systems', async () => {
+    const from = await OciLayoutStore.open(tempDir(), { create: true });
+    const to = await OciLayoutStore.open(tempDir(), { create: true, link: failingLink('EIO') });
+    const { digest } = await from.putBlob(text('far away'));
+    await expect(to.mountBlob(digest, from)).rejects.toThrow(StoreError);
+  });
+
+  const shmIsOtherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev;
+  it(`returns false across real file systems (${shmIsOtherDevice ? '/dev/shm' : 'simulated: /dev/shm shares a device with the temp dir'})`, async () => {
+    const from = await OciLayoutStore.open(tempDir(), { create: true });
+    let dir: string;
+    let link: ((a: string, b: string) => Promise<void>) | undefined;
+    if (shmIsOtherDevice) {
+      dir = mkdtempSync(path.join('/dev/shm', 'slipway-layout-'));
+      temporaryDirs.push(dir);
+    } else {
+      dir = tempDir();
+      link = failingLink('EXDEV');
+    }
+    const to = await OciLayoutStore.open(dir, { create: true, ...(link ? { link } : {}) });
+    const { digest } = await from.putBlob(text('far away'));
+    expect(await to.mountBlob(digest, from)).toBe(false);
+    expect(await to.hasBlob(digest)).toBe(false);
+  });
+});
+
+describe('untagged images', () => {
+  it('lists an image without a ref.name, once, and leaves a tagged entry alone', async () => {
+    const dir = tempDir();
+    const store = await OciLayoutStore.open(dir, { create: true });
+    const image = await putImage(store, 'amd64');
+    const tagged = await putImage(store, 'arm64', 'v1');
+    await store.listUntagged(image.descriptor);
+    await store.listUntagged(image.descriptor);
+    await store.listUntagged(tagged.descriptor);
+    const index = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+    expect(index.manifests).toEqual([
+      {
+        mediaType: tagged.descriptor.mediaType,
+        digest: tagged.descriptor.digest,
+        size: tagged.descriptor.size,
+        annotations: { [REF_NAME_ANNOTATION]: 'v1' },
+      },
+      { mediaType: image.descriptor.mediaType, digest: image.descriptor.digest, size: image.descriptor.size },
+    ]);
+    expect(await store.listTags()).toEqual(['v1']);
   });
 });
 
@@ -460,6 +510,19 @@ describe('interoperability with skopeo', () => {
     await copied.putManifest(image.bytes, OCI_MANIFEST, { tag: 'extra' });
     expect(await copied.listTags()).toEqual(['extra', 'multi', 'single']);
     expect(skopeo(['inspect', '--raw', `oci:${theirs}:extra`])).toBe(new TextDecoder().decode(image.bytes));
+  });
+
+  it('skopeo finds an image copied into a layout without a tag', async () => {
+    const source = await OciLayoutStore.open(tempDir(), { create: true });
+    const image = await putImage(source, 'amd64', 'v1');
+    const dir = tempDir();
+    const to = await OciLayoutStore.open(dir, { create: true });
+    await copyImage({ from: source, to, reference: 'v1' });
+    expect(await to.listTags()).toEqual([]);
+    // With no reference skopeo opens the layout's only image; it found nothing while index.json was empty.
+    expect(skopeo(['inspect', '--raw', `oci:${dir}`])).toBe(new TextDecoder().decode(image.bytes));
+    const inspected = JSON.parse(skopeo(['inspect', `oci:${dir}`])) as { Digest: string };
+    expect(inspected.Digest).toBe(image.descriptor.digest);
   });
 
   it('skopeo reads a manifest we moved a tag onto', async () => {

@@ -362,6 +362,8 @@ describe('platforms', () => {
     ['linux/arm/', 'the variant is empty'],
     ['linux /amd64', 'it contains whitespace'],
     ['linux/amd64!', 'the architecture "amd64!" may contain only letters, digits, "_", "." and "-"'],
+    ['linux/AMD64', 'the architecture "AMD64" is not lower case, as platforms are: write "linux/amd64"'],
+    ['Linux/arm64/V8', 'the os "Linux" is not lower case, as platforms are: write "linux/arm64/v8"'],
   ])('rejects %j', (text, detail) => {
     expect(errorOf(() => parsePlatform(text)).detail).toBe(detail);
   });

@@ -264,6 +264,9 @@ describe('parseImageReference: OCI layout references', () => {
     ['oci-layout:C:\\build\\out', 'C:\\build\\out'],
     ['oci-layout:C:/build/out:v1', 'C:/build/out', 'v1'],
     ['oci-layout:./my images/out:v1', './my images/out', 'v1'],
+    // ".." with no ":" before it is an ordinary relative directory.
+    ['oci-layout:../out:v1', '../out', 'v1'],
+    ['oci-layout:C:\\build\\..\\out', 'C:\\build\\..\\out'],
   ];
 
   it.each(cases)('%s', (input, path, tag, digest) => {
@@ -285,6 +288,15 @@ describe('parseImageReference: OCI layout references', () => {
     ['oci-layout: ./out', 'the directory has leading or trailing whitespace'],
     ['oci-layout:./out :v1', 'the directory has leading or trailing whitespace'],
     ['oci-layout:./out\n:v1', 'it contains control characters'],
+    [
+      'oci-layout:/tmp/lx:../../etc',
+      '"../../etc" after ":" is not a tag (up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"), and as part of the directory its ".." would climb out of it',
+    ],
+    ['oci-layout:/tmp/lx:..', 'the tag starts with "."; tags start with a letter, digit or "_"'],
+    [
+      'oci-layout:./a:b/../c:v1',
+      '"b/../c" after ":" is not a tag (up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"), and as part of the directory its ".." would climb out of it',
+    ],
   ])('rejects %j', (input, detail) => {
     expect(detailOf(input)).toBe(detail);
   });
@@ -409,7 +421,10 @@ const validReference = fc
 
 const layoutReference = fc
   .record({
-    path: fc.stringMatching(/^\.?\/?[a-zA-Z0-9_.-]{1,8}(?:\/[a-zA-Z0-9_.@:-]{1,8}){0,3}\/[a-zA-Z0-9_.-]{1,8}$/),
+    path: fc
+      .stringMatching(/^\.?\/?[a-zA-Z0-9_.-]{1,8}(?:\/[a-zA-Z0-9_.@:-]{1,8}){0,3}\/[a-zA-Z0-9_.-]{1,8}$/)
+      // A ".." segment after a ":" is refused as a mistyped tag (see the rejections above).
+      .filter((p) => !/:(?:\.\.|[^/]*\/(?:.*\/)?\.\.)(?:\/|$)/.test(p)),
     tag: fc.option(tag, { nil: undefined }),
     digest: fc.option(digest, { nil: undefined }),
   })
