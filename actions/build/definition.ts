@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
   parseAssignment,
@@ -8,14 +8,16 @@ import {
   parseLabel,
   parseSecret,
 } from '../../shared/build/options.js';
-import { parseTagRules } from '../../shared/build/tags.js';
+import { parseFlavor, parseTagRules } from '../../shared/build/tags.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePlatform } from '../../shared/oci/manifest.js';
 import { parseImageReference, requireDigest, requireRepositoryOnly } from '../../shared/oci/reference.js';
+import { BUILD_RECORD } from '../../shared/records/build.js';
+import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/runner/errors.js';
+import { userFile } from '../../shared/runner/files.js';
 import { boolean, choice, list, parsed, text } from '../../shared/runner/inputs.js';
-import { writeRecordFile } from '../../shared/runner/outputs.js';
 
 // The build action: inputs into one typed request, shared/build does the rest. Everything heavier than
 // input parsing is imported inside main(), so a bad input fails before any of it loads.
@@ -45,6 +47,9 @@ export const build = defineAction({
     platforms: list({ commas: true, item: (value) => void parsePlatform(value) }),
     tags: list({ expected: 'tag rules, one per line, e.g. type=semver,pattern={{version}}' }),
     latest: choice(['auto', 'true', 'false'], { default: 'auto' }),
+    flavor: list({
+      expected: 'flavor options as docker/metadata-action takes them, e.g. latest=false or prefix=app-,onlatest=true',
+    }),
     'build-args': list({ item: (value) => void parseAssignment(value, 'build argument') }),
     secrets: list({ item: (value) => void parseSecret(value) }),
     'cache-from': list(),
@@ -78,20 +83,14 @@ export const build = defineAction({
         `${contextDir} does not exist`,
       );
     }
-    const containerfile = inputs.file === undefined ? undefined : at(inputs.file);
-    if (containerfile !== undefined) {
-      try {
-        readFileSync(containerfile);
-      } catch (error) {
-        throw new ConfigurationError(
-          'file',
-          inputs.file!,
-          'a readable Containerfile or Dockerfile',
-          (error as Error).message,
-        );
-      }
-    }
-    const importFrom = inputs['import-from'] === undefined ? undefined : at(inputs['import-from']);
+    const containerfile =
+      inputs.file === undefined
+        ? undefined
+        : userFile('file', inputs.file, workspace, 'a readable Containerfile or Dockerfile').path;
+    const importFrom =
+      inputs['import-from'] === undefined
+        ? undefined
+        : userFile('import-from', inputs['import-from'], workspace, 'the file another builder wrote').path;
     if (inputs.builder === 'import' && importFrom === undefined) {
       throw new ConfigurationError('import-from', '', 'the file another builder wrote', 'builder import needs it');
     }
@@ -101,6 +100,23 @@ export const build = defineAction({
     } catch (error) {
       if (error instanceof InvalidValueError) throw ConfigurationError.fromInvalidValue('tags', error);
       throw error;
+    }
+    let flavor: ReturnType<typeof parseFlavor>;
+    try {
+      flavor = parseFlavor(inputs.flavor);
+    } catch (error) {
+      if (error instanceof InvalidValueError) throw ConfigurationError.fromInvalidValue('flavor', error);
+      throw error;
+    }
+    // `latest` and flavor's latest= say the same thing; a workflow moved from metadata-action sets the
+    // second, and both set differently is a contradiction, not a precedence question.
+    if (flavor.latest !== undefined && inputs.latest !== 'auto' && inputs.latest !== flavor.latest) {
+      throw new ConfigurationError(
+        'latest',
+        inputs.latest,
+        `${flavor.latest}, as the flavor input's latest=${flavor.latest} says, or unset`,
+        'latest and flavor latest= disagree',
+      );
     }
     const image = inputs.image;
     const credentials = loginFromInputs(inputs.username, inputs.password, image);
@@ -115,6 +131,7 @@ export const build = defineAction({
         platforms: inputs.platforms,
         tagRules,
         latest: inputs.latest,
+        flavor,
         buildArgs: inputs['build-args'].map((line) => parseAssignment(line, 'build argument')),
         secrets: inputs.secrets
           .map(parseSecret)
@@ -143,7 +160,7 @@ export const build = defineAction({
       { env, logger, secrets, workspace, summary },
     );
     const { subject } = record;
-    const written = writeRecordFile(recordDirectory, 'build.json', record, secrets);
+    const written = writeRecord(recordDirectory, BUILD_RECORD, record, secrets);
     outputs.set('digest', subject.digest);
     outputs.set('image', `${subject.name}@${subject.digest}`);
     outputs.set('tags', record.references.join('\n'));

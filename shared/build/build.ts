@@ -13,12 +13,12 @@ import { ConfigurationError, SlipwayError } from '../runner/errors.js';
 import type { Logger } from '../runner/logger.js';
 import { epochToRfc3339 } from '../time.js';
 import type { BuilderName, BuildSecret, BuiltImage, ContainerfileBuild } from './builder.js';
-import { commitTime } from './checkout.js';
+import { withCommitTime } from './checkout.js';
 import { moveTags, verifyDigestContract } from './contract.js';
-import { createdTime, ociLabels } from './labels.js';
+import { type CreatedSource, ociLabels, resolveCreated } from './labels.js';
 import { buildNativeImage, type NativeBuildOptions } from './native.js';
 import { compareBuilds, type Reproducibility } from './reproducible.js';
-import { computeTags, type GitContext, imageVersion, type TagRule } from './tags.js';
+import { computeTags, type Flavor, type GitContext, imageVersion, type TagRule } from './tags.js';
 import type { LayerSource } from './tar.js';
 
 // One build, whichever builder makes it: compute tags and labels from the commit, build, put the image on
@@ -50,6 +50,8 @@ export interface BuildRequest {
   platforms: string[];
   tagRules: TagRule[];
   latest: 'auto' | 'true' | 'false';
+  /** The `flavor` input: latest=, and a prefix/suffix for every tag whose rule sets none. */
+  flavor?: Flavor;
   buildArgs: [string, string][];
   secrets: BuildSecret[];
   cacheFrom: string[];
@@ -91,16 +93,26 @@ export interface BuildRecord {
   builder: { name: BuilderName; version?: string; chosen: string };
   source: { repository: string; commit: string; ref: string; event: string };
   created: string;
+  /** Where `created` came from: the source-date-epoch input, SOURCE_DATE_EPOCH, the event, or the git checkout. */
+  createdFrom: CreatedSource;
   reproducibility?: Reproducibility;
   timestamps: { started: string; finished: string };
 }
 
 export async function buildImage(request: BuildRequest, environment: BuildEnvironment): Promise<BuildRecord> {
-  const { logger, git } = environment;
+  const { logger } = environment;
   const started = environment.now().toISOString();
-  const created = await resolveCreated(request, environment);
+  // The commit time is read from the checkout when the event carries none (workflow_dispatch, schedule,
+  // release): for `created` and for `{{commit_date}}` in tag rules.
+  const git = await withCommitTime(environment.git, [environment.workspace, request.contextDir], environment.env);
+  const { time: created, source: createdFrom } = imageCreated(request, environment, git);
   const sourceDateEpoch = Math.floor(Date.parse(created) / 1000);
-  const tags = computeTags(request.tagRules, git, { latest: request.latest, now: environment.now() });
+  const tags = computeTags(request.tagRules, git, {
+    latest: request.latest,
+    now: environment.now(),
+    ...(request.flavor ? { flavor: request.flavor } : {}),
+    warn: (message) => logger.warning(message),
+  });
   const labels = {
     ...ociLabels(git, { ...environment.describe, version: imageVersion(git, tags), created }),
     ...request.labels,
@@ -203,20 +215,22 @@ export async function buildImage(request: BuildRequest, environment: BuildEnviro
     },
     source: { repository: git.repositoryUrl, commit: git.sha, ref: git.ref, event: git.eventName },
     created,
+    createdFrom,
     ...(reproducibility ? { reproducibility } : {}),
     timestamps: { started, finished: environment.now().toISOString() },
   };
 }
 
 /** The image's created time: the input, else SOURCE_DATE_EPOCH, else the commit's time from the event or git. */
-async function resolveCreated(request: BuildRequest, environment: BuildEnvironment): Promise<string> {
-  if (request.sourceDateEpoch !== undefined) return epochToRfc3339(request.sourceDateEpoch);
-  let git = environment.git;
-  if (!git.commitTime && !environment.env.SOURCE_DATE_EPOCH) {
-    const time = await commitTime(request.contextDir, git.sha, environment.env);
-    if (time) git = { ...git, commitTime: time };
+function imageCreated(
+  request: BuildRequest,
+  environment: BuildEnvironment,
+  git: GitContext,
+): { time: string; source: CreatedSource } {
+  if (request.sourceDateEpoch !== undefined) {
+    return { time: epochToRfc3339(request.sourceDateEpoch), source: 'source-date-epoch-input' };
   }
-  return createdTime(environment.env, git);
+  return resolveCreated(environment.env, git, environment.workspace);
 }
 
 /** The Containerfile to build, if there is one: the explicit path, else Containerfile or Dockerfile in the context. */

@@ -3,9 +3,9 @@ import { SlipwayError } from '../runner/errors.js';
 import { epochToRfc3339 } from '../time.js';
 import type { GitContext } from './tags.js';
 
-// Facts about the source checkout, read with git itself. On the runner the event payload says most of
-// this; what it leaves out (the commit time on pull_request, workflow_dispatch and schedule events) and
-// everything in a local `slipway build` comes from here.
+// Facts about the source checkout, read with git itself (argv arrays, never a shell). On the runner the
+// event payload says most of this; what it leaves out (the commit time on pull_request, workflow_dispatch,
+// schedule and release events) and everything in a local `slipway build` comes from here.
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -47,7 +47,7 @@ export async function gitContextFromCheckout(dir: string, env: Env = process.env
     eventName: tag ? 'push' : 'local',
     ref,
     sha,
-    ...(time ? { commitTime: time } : {}),
+    ...(time ? { commitTime: time, commitTimeSource: 'git' as const } : {}),
     repositoryUrl: remote ? publicRepositoryUrl(remote) : `file://${dir}`,
   };
 }
@@ -65,4 +65,22 @@ export function publicRepositoryUrl(remote: string): string {
   } catch {
     return url.replace(/\.git$/, '');
   }
+}
+
+/**
+ * The context with the commit time filled in from the first of `dirs` that is a checkout holding the
+ * commit, when the event carried none: workflow_dispatch, schedule and release payloads have no head
+ * commit, and pull request payloads none for the head. Unchanged when no checkout has it.
+ */
+export async function withCommitTime(
+  ctx: GitContext,
+  dirs: readonly string[],
+  env: Env = process.env,
+): Promise<GitContext> {
+  if (ctx.commitTime !== undefined) return ctx;
+  for (const dir of new Set(dirs)) {
+    const time = await commitTime(dir, ctx.sha, env);
+    if (time !== undefined) return { ...ctx, commitTime: time, commitTimeSource: 'git' };
+  }
+  return ctx;
 }

@@ -13,7 +13,7 @@ export interface LabelOptions {
   licenses?: string;
   /** The semver version of a release tag, else the first computed tag (see imageVersion). */
   version: string;
-  /** RFC 3339, from createdTime. */
+  /** RFC 3339, from resolveCreated. */
   created: string;
 }
 
@@ -38,22 +38,40 @@ export function ociLabels(ctx: GitContext, options: LabelOptions): Record<string
   return labels;
 }
 
+/** Where the image's creation time came from, as build.json records it. */
+export type CreatedSource = 'source-date-epoch-input' | 'source-date-epoch' | 'event' | 'git';
+
 /**
  * The image creation time, RFC 3339 in UTC to the second: from SOURCE_DATE_EPOCH when set, else the
- * commit time. Never the wall clock, so rebuilding a commit gives the same labels.
+ * commit time (from the event, or read from the checkout by withCommitTime). Never the wall clock, so
+ * rebuilding a commit gives the same labels. `checkout` names the directory searched, for the error.
  */
-export function createdTime(env: Readonly<Record<string, string | undefined>>, ctx: GitContext): string {
+export function resolveCreated(
+  env: Readonly<Record<string, string | undefined>>,
+  ctx: GitContext,
+  checkout?: string,
+): { time: string; source: CreatedSource } {
   const fromEpoch = sourceDateEpoch(env);
-  if (fromEpoch !== undefined) return fromEpoch;
+  if (fromEpoch !== undefined) return { time: fromEpoch, source: 'source-date-epoch' };
   if (ctx.commitTime !== undefined) {
     const time = RFC3339.test(ctx.commitTime) ? new Date(ctx.commitTime) : undefined;
     if (time === undefined || Number.isNaN(time.getTime())) {
-      throw new InvalidValueError('commit time', ctx.commitTime, 'an RFC 3339 date-time', 'from the event payload');
+      const from = ctx.commitTimeSource === 'git' ? 'from the checkout' : 'from the event payload';
+      throw new InvalidValueError('commit time', ctx.commitTime, 'an RFC 3339 date-time', from);
     }
-    return rfc3339Seconds(time);
+    return { time: rfc3339Seconds(time), source: ctx.commitTimeSource ?? 'event' };
   }
+  const where =
+    checkout === undefined
+      ? ''
+      : ` and there is no git checkout holding commit ${ctx.sha} in ${checkout} to read it from`;
   throw new SlipwayError(
-    `No creation time for the image: SOURCE_DATE_EPOCH is not set and the ${ctx.eventName} event carries no commit time. ` +
-      'Set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
+    `No creation time for the image: SOURCE_DATE_EPOCH is not set, the ${ctx.eventName} event carries no commit time${where}. ` +
+      'Check out the repository (actions/checkout) before this step, or set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
   );
+}
+
+/** resolveCreated's time alone. */
+export function createdTime(env: Readonly<Record<string, string | undefined>>, ctx: GitContext): string {
+  return resolveCreated(env, ctx).time;
 }

@@ -98,8 +98,8 @@ describe('createdTime', () => {
     (name) => {
       const { env, ctx } = fixture(name);
       expect(errorOf(() => createdTime(env, ctx)).message).toBe(
-        `No creation time for the image: SOURCE_DATE_EPOCH is not set and the ${ctx.eventName} event carries no commit time. ` +
-          'Set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
+        `No creation time for the image: SOURCE_DATE_EPOCH is not set, the ${ctx.eventName} event carries no commit time. ` +
+          'Check out the repository (actions/checkout) before this step, or set SOURCE_DATE_EPOCH, e.g. to the output of `git log -1 --format=%ct`; the wall clock is not used, as it would make every rebuild differ.',
       );
       expect(createdTime({ ...env, SOURCE_DATE_EPOCH: '1752566400' }, ctx)).toBe('2025-07-15T08:00:00Z');
     },

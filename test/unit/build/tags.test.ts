@@ -7,6 +7,7 @@ import {
   type GitContext,
   gitContextFromEnv,
   imageVersion,
+  parseFlavor,
   parseSemVer,
   parseTagRules,
   sanitizeTag,
@@ -35,7 +36,7 @@ function tags(rules: string[], ctx: GitContext | string, options: Partial<Comput
 const PUSH_SHA = '8d1f3a6c2b9e4d7f0a1b2c3d4e5f60718293a4b5';
 const PR_HEAD = 'f00dbabe0123456789abcdef0123456789abcdef';
 const PR_MERGE = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4';
-const EXPECTED_RULE = 'type=semver|sha|ref|raw|edge|schedule with key=value options';
+const EXPECTED_RULE = 'type=semver|pep440|match|sha|ref|raw|edge|schedule with key=value options';
 
 describe('gitContextFromEnv', () => {
   it('push to a branch: GITHUB_SHA, default branch and head commit time', () => {
@@ -58,6 +59,7 @@ describe('gitContextFromEnv', () => {
       sha: PR_HEAD,
       defaultBranch: 'main',
       prNumber: 42,
+      baseRef: 'main',
       repositoryUrl: 'https://github.com/acme/api',
     });
   });
@@ -69,7 +71,7 @@ describe('gitContextFromEnv', () => {
     expect(ctx.prNumber).toBe(42);
   });
 
-  it('workflow_dispatch and schedule carry no commit time', () => {
+  it('workflow_dispatch and schedule carry no commit time; a schedule runs on the default branch', () => {
     expect(context('workflow-dispatch')).toEqual({
       eventName: 'workflow_dispatch',
       ref: 'refs/heads/main',
@@ -77,11 +79,12 @@ describe('gitContextFromEnv', () => {
       defaultBranch: 'main',
       repositoryUrl: 'https://github.com/acme/api',
     });
-    // A schedule payload has no repository, so no default branch either.
+    // A schedule payload has no repository, but GitHub runs schedules on the default branch only.
     expect(context('schedule')).toEqual({
       eventName: 'schedule',
       ref: 'refs/heads/main',
       sha: PUSH_SHA,
+      defaultBranch: 'main',
       repositoryUrl: 'https://github.com/acme/api',
     });
   });
@@ -232,13 +235,28 @@ describe('latest', () => {
     expect(tags([], 'push-tag')).toContain('latest');
     expect(tags([], 'push-tag-rc')).not.toContain('latest');
     expect(tags(['type=raw,value=stable'], 'push-tag')).toEqual(['stable']);
-    expect(tags(['type=ref,event=tag'], 'push-tag')).toEqual(['v1.2.3']);
     expect(tags([], 'push-branch')).not.toContain('latest');
   });
 
-  it('auto: not added when the only semver rule is disabled', () => {
-    expect(tags(['type=semver,pattern={{version}},enable=false', 'type=ref,event=tag'], 'push-tag')).toEqual([
-      'v1.2.3',
+  it('auto: type=ref,event=tag moves latest on any tag, prereleases included, as metadata-action does', () => {
+    expect(tags(['type=ref,event=tag'], 'push-tag')).toEqual(['v1.2.3', 'latest']);
+    expect(tags(['type=ref,event=tag'], 'push-tag-rc')).toEqual(['v1.2.3-rc.1', 'latest']);
+  });
+
+  it('auto: the first tag given decides, so a prerelease semver tag ahead of a tag rule keeps latest off', () => {
+    expect(tags(['type=semver,pattern={{version}}', 'type=ref,event=tag'], 'push-tag-rc')).toEqual([
+      '1.2.3-rc.1',
+      'v1.2.3-rc.1',
+    ]);
+    expect(tags(['type=semver,pattern={{version}},enable=false', 'type=ref,event=tag'], 'push-tag-rc')).toEqual([
+      'v1.2.3-rc.1',
+      'latest',
+    ]);
+    // A lower priority on the semver rule lets the tag rule decide.
+    expect(tags(['type=semver,pattern={{version}},priority=1', 'type=ref,event=tag'], 'push-tag-rc')).toEqual([
+      'v1.2.3-rc.1',
+      '1.2.3-rc.1',
+      'latest',
     ]);
   });
 
@@ -265,6 +283,16 @@ describe('custom rules', () => {
         'push-tag',
       ),
     ).toEqual(['v1.2.3-alpine', 'git-v1.2.3', 'c0ffee1-amd64', 'latest']);
+    expect(
+      tags(['type=semver,pattern={{version}}', 'type=sha', 'type=ref,event=pr'], 'push-tag', {
+        flavor: parseFlavor(['prefix=app-,onlatest=true', 'suffix=-slim']),
+      }),
+    ).toEqual([
+      // The flavor's prefix and suffix go where a rule sets none; sha keeps its own sha- prefix.
+      'app-1.2.3-slim',
+      'sha-c0ffee1-slim',
+      'app-latest',
+    ]);
     expect(tags(['type=ref,event=pr,prefix=pull-', 'type=ref,event=branch,suffix=-{{sha}}'], 'pull-request')).toEqual([
       'pull-42',
     ]);
@@ -280,8 +308,12 @@ describe('custom rules', () => {
     ];
     expect(tags(rules, 'push-branch')).toEqual(['stable', 'build-8d1f3a6', 'main-20260716']);
     expect(tags(rules, 'push-feature-branch')).toEqual(['build-1234567', 'feature-ber_cool-20260716']);
-    // On a PR there is no branch: the empty placeholder leaves a leading "-", which is stripped.
+    // pull_request_target runs on the base branch but is the PR's run: no branch, and not the default
+    // branch. The empty placeholder leaves a leading "-", which is stripped.
     expect(tags(rules, 'pull-request-target')).toEqual(['build-f00dbab', '20260716']);
+    expect(tags(['type=raw,value=pr,enable={{is_not_default_branch}}'], 'pull-request-target')).toEqual(['pr']);
+    expect(tags(['type=raw,value=nightly,enable={{is_default_branch}}'], 'schedule')).toEqual(['nightly']);
+    expect(tags(['type=raw,value=from-{{base_ref}}'], 'pull-request')).toEqual(['from-main']);
   });
 
   it('sha long', () => {
@@ -294,13 +326,15 @@ describe('custom rules', () => {
     expect(tags(['type=edge', 'type=sha'], 'push-feature-branch')).toEqual(['sha-1234567']);
     expect(tags(['type=edge', 'type=sha'], 'pull-request-target')).toEqual(['sha-f00dbab']);
     expect(tags(['type=edge,branch=feature/Über_cool'], 'push-feature-branch')).toEqual(['edge']);
+    // A schedule runs on the default branch, which its payload does not name.
+    expect(tags(['type=edge'], 'schedule')).toEqual(['edge']);
   });
 
   it('schedule: nightly by default, dates from the injected clock in UTC, only on schedule events', () => {
     expect(tags(['type=schedule', 'type=sha'], 'schedule')).toEqual(['nightly', 'sha-8d1f3a6']);
     expect(
       tags(
-        ["type=schedule,pattern={{date 'YYYYMMDD'}}", 'type=schedule,pattern=nightly-{{date "YYYY-MM-DD-HHmmss"}}'],
+        ["type=schedule,pattern={{date 'YYYYMMDD'}}", 'type=schedule,"pattern=nightly-{{date ""YYYY-MM-DD-HHmmss""}}"'],
         'schedule',
       ),
     ).toEqual(['20260716', 'nightly-2026-07-16-030709']);
@@ -308,6 +342,9 @@ describe('custom rules', () => {
       tags(["type=schedule,pattern={{date 'YYYYMMDD'}}"], 'schedule', { now: new Date('2026-12-31T23:59:59-05:00') }),
     ).toEqual(['20270101']);
     expect(tags(['type=schedule', 'type=sha'], 'workflow-dispatch')).toEqual(['sha-8d1f3a6']);
+    expect(tags(["type=schedule,pattern={{date 'YYYYMMDD-HHmm' tz='Asia/Tokyo'}}"], 'schedule')).toEqual([
+      '20260716-1207',
+    ]);
   });
 
   it('orders by metadata-action priority: schedule, semver, edge, ref, raw, sha; stable within a type', () => {
@@ -318,7 +355,7 @@ describe('custom rules', () => {
   it('ref,event=tag keeps non-semver tags, sanitised', () => {
     const ctx = { ...context('push-tag'), ref: 'refs/tags/release/2026.07' };
     expect(tags([], ctx)).toEqual(['sha-c0ffee1']);
-    expect(tags(['type=ref,event=tag'], ctx)).toEqual(['release-2026.07']);
+    expect(tags(['type=ref,event=tag'], ctx)).toEqual(['release-2026.07', 'latest']);
   });
 });
 
@@ -374,50 +411,53 @@ describe('empty result', () => {
 });
 
 describe('parseTagRules errors', () => {
+  const GLOBALS =
+    "{{branch}}, {{tag}}, {{sha}}, {{base_ref}}, {{is_default_branch}}, {{is_not_default_branch}}, {{date 'FORMAT' tz='ZONE'}}, {{commit_date 'FORMAT' tz='ZONE'}}";
+  const SEMVER = '{{version}}, {{major}}, {{minor}}, {{patch}}, {{raw}}, {{prerelease}}, {{build}}';
   it.each([
     ['type=semver', 'type=semver needs pattern='],
-    ['type=semver,pattern=stable', 'pattern has no placeholder, so every release would get the same tag'],
-    [
-      'type=semver,pattern={{majr}}',
-      'pattern: unknown placeholder {{majr}}; known: {{version}}, {{major}}, {{minor}}, {{patch}}, {{raw}}',
-    ],
-    [
-      "type=semver,pattern={{date 'YYYY'}}",
-      "pattern: unknown placeholder {{date 'YYYY'}}; known: {{version}}, {{major}}, {{minor}}, {{patch}}, {{raw}}",
-    ],
+    ['type=semver,pattern={{majr}}', `pattern: unknown placeholder {{majr}}; known: ${SEMVER}`],
+    ["type=semver,pattern={{date 'YYYY'}}", `pattern: unknown placeholder {{date 'YYYY'}}; known: ${SEMVER}`],
     ['type=semver,pattern={{version}', 'pattern: it has an unmatched "{{" or "}}"'],
+    [
+      'type=semver,pattern={{version}},match=v(',
+      'match "v(" is not a regular expression: Invalid regular expression: /v(/: Unterminated group',
+    ],
+    ['type=semver,pattern={{version}},match=v\\d', 'match "v\\\\d" has no capture group ( ) for the version'],
+    ['type=match,pattern=v(\\d),group=one', 'group "one" is not a whole number'],
     ['type=sha,format=medium', 'format "medium" is not short or long'],
-    ['type=foo', 'unknown type "foo"; use semver, sha, ref, raw, edge or schedule'],
+    ['type=foo', 'unknown type "foo"; use semver, pep440, match, sha, ref, raw, edge or schedule'],
     ['type=ref', 'type=ref needs event=branch, event=tag or event=pr'],
     ['type=ref,event=release', 'event "release" is not branch, tag or pr'],
+    ['type=ref,event=branch,priority=high', 'priority "high" is not a number'],
     [
-      'type=ref,event=branch,priority=100',
-      '"priority" is not supported; tags come out in metadata-action\'s default priority order',
+      'type=raw,value=x,colour=red',
+      'unknown key "colour" for type=raw; allowed: type, prefix, suffix, enable, priority, value',
     ],
-    ['type=raw,value=x,colour=red', 'unknown key "colour" for type=raw; allowed: type, prefix, suffix, enable, value'],
     [
       'type=sha,pattern={{version}}',
-      'unknown key "pattern" for type=sha; allowed: type, prefix, suffix, enable, format',
+      'unknown key "pattern" for type=sha; allowed: type, prefix, suffix, enable, priority, format',
     ],
     ['type=raw', 'type=raw needs value='],
-    ['type=raw,value=', 'value is empty'],
     ['type=raw,value=a,value=b', 'the key "value" is given twice'],
     ['type=raw,value=a,', 'it has an empty option (two commas in a row, or a trailing comma)'],
+    ['type=raw,"value=a', 'a quoted option has no closing double quote'],
     ['type=raw,=a', 'option "=a" has no key before "="'],
-    ['type=raw,value=a,enable=yes', 'enable "yes" is not true, false or {{is_default_branch}}'],
+    ['type=raw,value=a,enable=yes', 'enable "yes" is not true, false or a template such as {{is_default_branch}}'],
+    ['type=raw,value={{ref}}', `value: unknown placeholder {{ref}}; known: ${GLOBALS}`],
     [
-      'type=raw,value={{ref}}',
-      "value: unknown placeholder {{ref}}; known: {{sha}}, {{branch}}, {{tag}}, {{date 'YYYYMMDD'}}",
+      "type=schedule,pattern={{date 'YYYY-ww'}}",
+      'pattern: {{date \'YYYY-ww\'}}: date token "ww" is not supported; use YYYY YY Q M MM MMM MMMM D DD DDD DDDD d dd ddd dddd H HH h hh k kk m mm s ss S… A a Z ZZ X x, and [text] for literal text',
     ],
     [
-      "type=schedule,pattern={{date 'YYYYMMDDx'}}",
-      'pattern: date format "YYYYMMDDx" has "x"; use YYYY, MM, DD, HH, mm and ss',
+      "type=schedule,pattern={{date 'YYYY' tz='Mars/Olympus'}}",
+      "pattern: {{date 'YYYY' tz='Mars/Olympus'}}: time zone \"Mars/Olympus\" is not an IANA time zone name such as UTC or Asia/Tokyo",
     ],
-    ['type=edge,branch=', 'branch is empty'],
     [
-      'type=sha,prefix={{version}}',
-      "prefix: unknown placeholder {{version}}; known: {{sha}}, {{branch}}, {{tag}}, {{date 'YYYYMMDD'}}",
+      "type=raw,value={{date 'YYYY' zone='UTC'}}",
+      `value: {{date 'YYYY' zone='UTC'}} has the unknown attribute "zone"; only tz= is known`,
     ],
+    ['type=sha,prefix={{version}}', `prefix: unknown placeholder {{version}}; known: ${GLOBALS}`],
   ])('%s: %s', (line, detail) => {
     const error = errorOf(() => parseTagRules([line]));
     expect(error).toBeInstanceOf(InvalidValueError);
@@ -428,10 +468,24 @@ describe('parseTagRules errors', () => {
     expect(tags(['stable', 'Type=raw,Value=beta'], 'push-branch')).toEqual(['stable', 'beta']);
   });
 
-  it('keeps the line as written on each rule', () => {
+  it('keeps the line as written on each rule, with its priority', () => {
     expect(parseTagRules(['  type=sha , format=long  '])).toEqual([
-      { source: 'type=sha , format=long', type: 'sha', format: 'long', prefix: 'sha-', suffix: '', enable: true },
+      {
+        source: 'type=sha , format=long',
+        type: 'sha',
+        format: 'long',
+        priority: 100,
+        prefix: [{ text: 'sha-' }],
+        enable: [{ text: 'true' }],
+      },
     ]);
+  });
+
+  it('accepts what metadata-action accepts: quoted options, a constant semver pattern, empty values', () => {
+    expect(tags(['type=raw,"value=a,b"'], 'push-branch')).toEqual(['a-b']);
+    expect(tags(['type=semver,pattern=stable'], 'push-tag')).toEqual(['stable', 'latest']);
+    // An empty value (a workflow expression that rendered empty) gives no tag; an empty branch means the default.
+    expect(tags(['type=raw,value=', 'type=edge,branch=', 'type=sha'], 'push-branch')).toEqual(['edge', 'sha-8d1f3a6']);
   });
 });
 
