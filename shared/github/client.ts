@@ -1,7 +1,8 @@
-import { type RetryPolicy, retryAfterMs } from '../oci/http.js';
+import { backoffMs, isRetryableStatus, type RetryPolicy, retryAfterMs, retryLater, withRetry } from '../core/retry.js';
 import { SlipwayError } from '../runner/errors.js';
 import { type Logger, silentLogger } from '../runner/logger.js';
 import { SLIPWAY_VERSION } from '../version.js';
+import { githubContext, serverUrlForApi } from './context.js';
 
 // A small client for GitHub's REST API, on fetch: the few endpoints Slipway calls do not justify Octokit
 // and its dependency tree in every action bundle. It speaks to github.com, GHE.com and GHES alike (the base
@@ -31,6 +32,8 @@ export const DEFAULT_GITHUB_RETRY: GitHubRetryPolicy = {
   baseDelayMs: 1000,
   maxDelayMs: 30_000,
   maxRateLimitWaitMs: 5 * 60_000,
+  // Room for one full rate-limit wait and the backoffs around it, not for a job that waits for ever.
+  maxElapsedMs: 15 * 60_000,
 };
 
 export interface GitHubClientOptions {
@@ -87,7 +90,6 @@ export class GitHubApiError extends SlipwayError {
   }
 }
 
-const RETRYABLE_STATUS = new Set([500, 502, 503, 504, 429]);
 const MAX_REDIRECTS = 5;
 const MAX_PAGES = 1000;
 const MAX_MESSAGE = 500;
@@ -114,7 +116,9 @@ export class GitHubClient {
 
   constructor(options: GitHubClientOptions = {}) {
     const env = options.env ?? process.env;
-    const base = options.baseUrl || env.GITHUB_API_URL || DEFAULT_API_URL;
+    // Without an explicit base URL, the run's GitHub context (shared/github/context.ts) gives API and web root.
+    const context = options.baseUrl ? undefined : githubContext(env);
+    const base = options.baseUrl || context?.apiUrl || DEFAULT_API_URL;
     let parsed: URL;
     try {
       parsed = new URL(base);
@@ -124,10 +128,7 @@ export class GitHubClient {
     this.baseUrl = base.replace(/\/+$/, '');
     this.#origin = parsed.origin;
     // An explicit base URL wins over the runner's environment for the web root too, so the two agree.
-    this.serverUrl = (
-      options.serverUrl ??
-      (options.baseUrl ? serverUrlFor(this.baseUrl) : (env.GITHUB_SERVER_URL ?? serverUrlFor(this.baseUrl)))
-    ).replace(/\/+$/, '');
+    this.serverUrl = (options.serverUrl ?? context?.serverUrl ?? serverUrlFor(this.baseUrl)).replace(/\/+$/, '');
     this.#token = options.token || undefined;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#sleep = options.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms)));
@@ -243,47 +244,54 @@ export class GitHubClient {
     shown: string,
     hints: Partial<Record<number, string>> | undefined,
   ): Promise<Response> {
-    const { attempts } = this.#retry;
-    for (let attempt = 1; ; attempt++) {
-      let response: Response;
-      try {
-        response = await this.#sendFollowingRedirects(method, url, headers, body);
-      } catch (error) {
-        if (error instanceof SlipwayError) throw error;
-        if (attempt >= attempts) {
-          const failure = new GitHubApiError(
-            `GitHub API ${shown} could not be reached: ${describe(error)}.`,
-            method,
-            url.pathname,
-            0,
+    return withRetry(
+      async (attempt) => {
+        let response: Response;
+        try {
+          response = await this.#sendFollowingRedirects(method, url, headers, body);
+        } catch (error) {
+          if (error instanceof SlipwayError) throw error;
+          return retryLater(
+            describe(error),
+            () => {
+              const failure = new GitHubApiError(
+                `GitHub API ${shown} could not be reached: ${describe(error)}.`,
+                method,
+                url.pathname,
+                0,
+              );
+              failure.cause = error;
+              return failure;
+            },
+            { waitMs: backoffMs(attempt, this.#retry, this.#random) },
           );
-          failure.cause = error;
-          throw failure;
         }
-        const delay = this.#backoff(attempt);
-        this.#logger.debug(`GitHub API ${shown}: ${describe(error)}; retrying in ${delay} ms`);
-        await this.#sleep(delay);
-        continue;
-      }
-      if (response.ok) return response;
+        if (response.ok) return response;
 
-      const text = await response.text().catch(() => '');
-      const message = this.#redact(githubMessage(text));
-      const wait = this.#retryDelay(response, message, attempt);
-      if (wait.retry && attempt < attempts) {
-        this.#logger.debug(`GitHub API ${shown}: HTTP ${response.status}; retrying in ${wait.ms} ms`);
-        await this.#sleep(wait.ms);
-        continue;
-      }
-      let detail = `GitHub API ${shown} failed: HTTP ${response.status}`;
-      if (message) detail += `: ${message}`;
-      if (wait.tooLong !== undefined) {
-        detail += ` (rate limited; it lifts at ${new Date(this.#now() + wait.tooLong).toISOString()}, later than Slipway waits)`;
-      }
-      const hint = hints?.[response.status] ?? GENERIC_HINTS[response.status];
-      if (hint) detail += ` — ${hint}`;
-      throw new GitHubApiError(`${detail}.`, method, url.pathname, response.status, message || undefined);
-    }
+        const text = await response.text().catch(() => '');
+        const message = this.#redact(githubMessage(text));
+        const wait = this.#retryDelay(response, message, attempt);
+        const failure = () => {
+          let detail = `GitHub API ${shown} failed: HTTP ${response.status}`;
+          if (message) detail += `: ${message}`;
+          if (wait.tooLong !== undefined) {
+            detail += ` (rate limited; it lifts at ${new Date(this.#now() + wait.tooLong).toISOString()}, later than Slipway waits)`;
+          }
+          const hint = hints?.[response.status] ?? GENERIC_HINTS[response.status];
+          if (hint) detail += ` — ${hint}`;
+          return new GitHubApiError(`${detail}.`, method, url.pathname, response.status, message || undefined);
+        };
+        if (!wait.retry) throw failure();
+        return retryLater(`HTTP ${response.status}`, failure, { waitMs: wait.ms });
+      },
+      {
+        policy: this.#retry,
+        sleep: this.#sleep,
+        now: this.#now,
+        onRetry: ({ delayMs, reason }) =>
+          this.#logger.debug(`GitHub API ${shown}: ${reason}; retrying in ${delayMs} ms`),
+      },
+    );
   }
 
   /**
@@ -299,7 +307,7 @@ export class GitHubClient {
       exhausted && Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - this.#now()) : undefined;
     const secondary = /secondary rate limit|abuse detection/i.test(message);
     const rateLimited = status === 429 || (status === 403 && (retryAfter !== undefined || exhausted || secondary));
-    if (!rateLimited && !RETRYABLE_STATUS.has(status)) return { retry: false, ms: 0 };
+    if (!rateLimited && !isRetryableStatus(status)) return { retry: false, ms: 0 };
 
     // A rate limit must be waited out in full: coming back early counts against us and can extend the limit.
     const limitWait = retryAfter ?? untilReset ?? (rateLimited && secondary ? SECONDARY_LIMIT_WAIT_MS : undefined);
@@ -308,14 +316,7 @@ export class GitHubClient {
       // x-ratelimit-reset has one-second resolution; a second more avoids arriving just before the reset.
       return { retry: true, ms: limitWait + (untilReset !== undefined && retryAfter === undefined ? 1000 : 0) };
     }
-    return { retry: true, ms: Math.min(this.#backoff(attempt), this.#retry.maxDelayMs) };
-  }
-
-  /** Exponential backoff with full jitter, so many jobs retrying at once spread out. */
-  #backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.#retry;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.#random() * ceiling) / 2);
+    return { retry: true, ms: backoffMs(attempt, this.#retry, this.#random) };
   }
 
   async #sendFollowingRedirects(
@@ -355,11 +356,7 @@ export class GitHubClient {
  * HOST/api/v3 (GHES) → HOST.
  */
 export function serverUrlFor(apiUrl: string): string {
-  const url = new URL(apiUrl);
-  if (url.hostname === 'api.github.com') return `${url.protocol}//github.com`;
-  if (/^api\.[^.]+\.ghe\.com$/i.test(url.hostname)) return `${url.protocol}//${url.host.slice(4)}`;
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v3$/, '');
-  return `${url.origin}${path}`;
+  return serverUrlForApi(new URL(apiUrl)).href.replace(/\/+$/, '');
 }
 
 /** The rel="next" target of a Link header, resolved against the page it came with. */
