@@ -1,9 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import type { SbomFileRequest } from '../../shared/attest/run-sign.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
+import { ATTESTATIONS_RECORD } from '../../shared/records/attestations.js';
+import { writeRecord } from '../../shared/records/record.js';
+import { readSbomFilesInput } from '../../shared/records/sbom.js';
+import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { ConfigurationError } from '../../shared/runner/errors.js';
+import { fileError, readUserJson, type UserFile, userFile } from '../../shared/runner/files.js';
 import {
   boolean,
   choice,
@@ -13,9 +17,12 @@ import {
   parsed,
   text,
 } from '../../shared/runner/inputs.js';
-import { writeRecordFile } from '../../shared/runner/outputs.js';
 
 // The sign action: inputs into one typed request; shared/attest/run-sign.ts signs and stores.
+
+const SBOM_FILES_EXPECTED =
+  'SBOM file paths, one per line, the sbom action’s files output as it is, or its record (sbom.json)';
+const SIGNING_CONFIG = 'a Sigstore signing config (JSON) naming caUrls, rekorTlogUrls or tsaUrls';
 
 export const sign = defineAction({
   name: 'sign',
@@ -24,7 +31,7 @@ export const sign = defineAction({
     subject: text(),
     platforms: boolean({ default: 'false' }),
     provenance: boolean({ default: 'true' }),
-    'sbom-files': list({ expected: 'SBOM file paths, one per line, or the sbom action’s files output' }),
+    'sbom-files': list({ expected: SBOM_FILES_EXPECTED }),
     'predicate-type': text({
       pattern: /[a-z][a-z0-9+.-]*:\S+/,
       expected: 'an absolute URI, e.g. https://example.com/predicate/v1',
@@ -33,6 +40,7 @@ export const sign = defineAction({
     key: text({ secret: true }),
     storage: choiceList(['referrer', 'github', 'cosign-legacy'], { default: 'referrer,github' }),
     'signing-config': text(),
+    'trusted-root': text(),
     'public-log': choice(['auto', 'true', 'false'], { default: 'auto' }),
     'github-token': githubTokenInput(),
     username: text(),
@@ -41,20 +49,7 @@ export const sign = defineAction({
   outputs: ['bundles', 'record'],
 
   async main({ inputs, outputs, summary, logger, secrets, env, workspace, recordDirectory }) {
-    const at = (path: string) => (isAbsolute(path) ? path : resolve(workspace, path));
-    const file = (input: string, path: string) => {
-      if (!existsSync(at(path)))
-        throw new ConfigurationError(input, path, 'a file in the workspace', `${at(path)} does not exist`);
-      return at(path);
-    };
-    if ((inputs.image === undefined) === (inputs.subject === undefined)) {
-      throw new ConfigurationError(
-        'image',
-        '',
-        'exactly one of image and subject',
-        inputs.image ? 'both were given' : 'neither was given',
-      );
-    }
+    requireImageOrSubject(inputs.image, inputs.subject);
     if ((inputs['predicate-type'] === undefined) !== (inputs.predicate === undefined)) {
       throw new ConfigurationError(
         inputs.predicate ? 'predicate-type' : 'predicate',
@@ -63,28 +58,45 @@ export const sign = defineAction({
         'only one of them was given',
       );
     }
-    const sbomFiles = parseSbomFiles(inputs['sbom-files']).map((entry) => ({
-      ...entry,
-      path: file('sbom-files', entry.path),
-    }));
-    const { readSubjectFile, runSign } = await import('../../shared/attest/run-sign.js');
-    const subject = inputs.subject ? readSubjectFile(file('subject', inputs.subject)) : undefined;
-    const login = inputs.image ? loginFromInputs(inputs.username, inputs.password, inputs.image) : undefined;
+    const sbomFiles: SbomFileRequest[] = await readSbomFilesInput('sbom-files', inputs['sbom-files'], workspace);
+    // A record that names only the image (sbom.json, verification.json) gives the reference; sign reads the rest.
+    const given = inputs.subject ? await readSubjectInput('subject', inputs.subject, workspace) : undefined;
+    const { runSign } = await import('../../shared/attest/run-sign.js');
+    const { readTrustedRoot } = await import('../../shared/attest/trusted-root.js');
+    const image = inputs.image ?? (given?.subject ? undefined : given?.reference);
+    const subject = given?.subject;
+    const login = loginFromInputs(inputs.username, inputs.password, (inputs.image ?? given?.reference)!);
     const githubToken = inputs['github-token'];
     const record = await runSign(
       {
-        ...(inputs.image ? { image: inputs.image } : {}),
+        ...(image ? { image } : {}),
         ...(subject ? { subject } : {}),
         platforms: inputs.platforms,
         provenance: inputs.provenance,
         sbomFiles,
         ...(inputs['predicate-type'] && inputs.predicate
-          ? { custom: { predicateType: inputs['predicate-type'], path: file('predicate', inputs.predicate) } }
+          ? {
+              custom: {
+                predicateType: inputs['predicate-type'],
+                path: userFile('predicate', inputs.predicate, workspace, 'a JSON predicate').path,
+              },
+            }
           : {}),
         ...(inputs.key ? { key: inputs.key } : {}),
         storage: inputs.storage,
         ...(inputs['signing-config']
-          ? { endpoints: readSigningConfig(file('signing-config', inputs['signing-config'])) }
+          ? {
+              endpoints: readSigningConfig(
+                userFile('signing-config', inputs['signing-config'], workspace, SIGNING_CONFIG),
+              ),
+            }
+          : {}),
+        ...(inputs['trusted-root']
+          ? {
+              trustedRoot: readTrustedRoot(
+                userFile('trusted-root', inputs['trusted-root'], workspace, 'a Sigstore trusted root JSON file'),
+              ),
+            }
           : {}),
         publicLog: inputs['public-log'],
         ...(githubToken ? { githubToken } : {}),
@@ -93,48 +105,40 @@ export const sign = defineAction({
       { env, logger, secrets, workspace, summary, now: () => new Date() },
     );
     outputs.json('bundles', record.attestations);
-    outputs.set('record', writeRecordFile(recordDirectory, 'attestations.json', record, secrets));
+    outputs.set('record', writeRecord(recordDirectory, ATTESTATIONS_RECORD, record, secrets));
   },
 });
-
-/** Paths one per line, or the sbom action's `files` output (a JSON array of {path, format}). */
-function parseSbomFiles(lines: string[]): { path: string; format: 'cyclonedx' | 'spdx' }[] {
-  const text = lines.join('\n').trim();
-  if (text.startsWith('[')) {
-    const parsedFiles = JSON.parse(text) as { path: string; format: 'cyclonedx' | 'spdx' }[];
-    return parsedFiles.map((f) => ({ path: f.path, format: f.format }));
-  }
-  return lines.map((path) => {
-    if (/\.(cdx|cyclonedx)\.json$|(^|\/)bom\.json$/.test(path)) return { path, format: 'cyclonedx' as const };
-    if (/\.spdx\.json$/.test(path)) return { path, format: 'spdx' as const };
-    throw new ConfigurationError(
-      'sbom-files',
-      path,
-      'a file named *.cdx.json, bom.json or *.spdx.json',
-      'its format cannot be told from its name',
-    );
-  });
-}
 
 /**
  * A Sigstore signing config: the protobuf JSON (caUrls, rekorTlogUrls, tsaUrls, each with a url) or a plain
  * {fulcioUrl, rekorUrl, tsaUrl}. Only the first URL of each service is used.
  */
-function readSigningConfig(path: string): { fulcioUrl?: string; rekorUrl?: string; tsaUrl?: string } {
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const first = (key: string) => ((raw[key] as { url?: string }[] | undefined) ?? [])[0]?.url;
+function readSigningConfig(file: UserFile): { fulcioUrl?: string; rekorUrl?: string; tsaUrl?: string } {
+  const json = readUserJson(file, SIGNING_CONFIG);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw fileError(file, SIGNING_CONFIG, `${file.path} is JSON but not an object`);
+  }
+  const raw = json as Record<string, unknown>;
+  const url = (field: string, value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value) || !URL.canParse(value)) {
+      throw fileError(file, SIGNING_CONFIG, `${file.path}: field ${field} is not an http(s) URL`);
+    }
+    return value;
+  };
+  const first = (key: string) => {
+    const list = raw[key];
+    if (list === undefined) return undefined;
+    if (!Array.isArray(list)) throw fileError(file, SIGNING_CONFIG, `${file.path}: field ${key} is not a list`);
+    return url(`${key}[0].url`, (list[0] as { url?: unknown } | undefined)?.url);
+  };
   const config = {
-    fulcioUrl: (raw.fulcioUrl as string | undefined) ?? first('caUrls'),
-    rekorUrl: (raw.rekorUrl as string | undefined) ?? first('rekorTlogUrls') ?? first('tlogUrls'),
-    tsaUrl: (raw.tsaUrl as string | undefined) ?? first('tsaUrls'),
+    fulcioUrl: url('fulcioUrl', raw.fulcioUrl) ?? first('caUrls'),
+    rekorUrl: url('rekorUrl', raw.rekorUrl) ?? first('rekorTlogUrls') ?? first('tlogUrls'),
+    tsaUrl: url('tsaUrl', raw.tsaUrl) ?? first('tsaUrls'),
   };
   if (!config.fulcioUrl && !config.rekorUrl && !config.tsaUrl) {
-    throw new ConfigurationError(
-      'signing-config',
-      path,
-      'a Sigstore signing config naming caUrls, rekorTlogUrls or tsaUrls',
-      'it names no service',
-    );
+    throw fileError(file, SIGNING_CONFIG, `${file.path} names no service`);
   }
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v)) as {
     fulcioUrl?: string;

@@ -1,23 +1,24 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import { githubContext } from '../../shared/github/context.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
+import { writeRecord } from '../../shared/records/record.js';
+import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
+import { VERIFICATION_RECORD } from '../../shared/records/verification.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
+import { userFile } from '../../shared/runner/files.js';
 import { choiceList, githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
-import { writeRecordFile } from '../../shared/runner/outputs.js';
 
 // The verify action: inputs into one identity policy; shared/attest/run-verify.ts finds and verifies.
 
 export const verify = defineAction({
   name: 'verify',
   inputs: {
-    image: parsed(parsePinnedReference, {
-      required: true,
-      expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…',
-    }),
+    image: parsed(parsePinnedReference, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
+    subject: text(),
+    // No fixed default: the issuer of this host's Actions tokens (github.com, GHE.com tenant or GHES) is the default.
     issuer: text({
-      default: 'https://token.actions.githubusercontent.com',
       pattern: /https:\/\/\S+/,
       expected: 'an https URL',
     }),
@@ -51,18 +52,12 @@ export const verify = defineAction({
   outputs: ['verified', 'record'],
 
   async main({ inputs, outputs, summary, logger, secrets, env, workspace, recordDirectory }) {
-    const at = (path: string) => (isAbsolute(path) ? path : resolve(workspace, path));
-    const trustedRootPath = inputs['trusted-root'] ? at(inputs['trusted-root']) : undefined;
-    if (trustedRootPath && !existsSync(trustedRootPath)) {
-      throw new ConfigurationError(
-        'trusted-root',
-        inputs['trusted-root']!,
-        'a trusted root JSON file',
-        `${trustedRootPath} does not exist`,
-      );
-    }
+    const trustedRoot = inputs['trusted-root']
+      ? userFile('trusted-root', inputs['trusted-root'], workspace, 'a Sigstore trusted root JSON file')
+      : undefined;
+    const publicKeyPem = inputs.key === undefined ? undefined : publicKeyInput(inputs.key);
     const repository = inputs.repository ?? env.GITHUB_REPOSITORY;
-    if (!inputs.key && !repository) {
+    if (publicKeyPem === undefined && !repository) {
       throw new ConfigurationError(
         'repository',
         '',
@@ -78,14 +73,23 @@ export const verify = defineAction({
         'signer-workflow names the signing workflow itself',
       );
     }
-    const login = loginFromInputs(inputs.username, inputs.password, inputs.image);
+    requireImageOrSubject(inputs.image, inputs.subject);
+    const image = inputs.image ?? (await readSubjectInput('subject', inputs.subject!, workspace)).reference;
+    const login = loginFromInputs(inputs.username, inputs.password, image);
+    // The host the signer's SAN names and whose OIDC issuer is the default (shared/github/context.ts).
+    const github = githubContext(env);
     const githubToken = inputs['github-token'];
-    const { readTrustedRoot, runVerify } = await import('../../shared/attest/run-verify.js');
+    const sources = searchableSources(inputs.sources, { githubToken, keyBased: publicKeyPem !== undefined }, logger);
+    const [{ runVerify }, { readTrustedRoot }] = await Promise.all([
+      import('../../shared/attest/run-verify.js'),
+      import('../../shared/attest/trusted-root.js'),
+    ]);
     const record = await runVerify(
       {
-        image: inputs.image,
+        image,
         policy: {
-          issuer: inputs.issuer,
+          issuer: inputs.issuer ?? github.actionsIssuer,
+          serverUrl: github.serverUrl,
           ...(repository ? { repository } : {}),
           ...(inputs.workflow ? { workflow: inputs.workflow } : {}),
           ...(inputs['signer-workflow'] ? { signerWorkflow: inputs['signer-workflow'] } : {}),
@@ -94,20 +98,87 @@ export const verify = defineAction({
           ...(inputs['source-commit'] ? { sourceCommit: inputs['source-commit'] } : {}),
         },
         requiredPredicateTypes: inputs['predicate-types'],
-        ...(trustedRootPath ? { trustedRoot: readTrustedRoot(trustedRootPath) } : {}),
-        ...(inputs.key ? { publicKeyPem: inputs.key } : {}),
-        sources: inputs.sources,
+        ...(trustedRoot ? { trustedRoot: readTrustedRoot(trustedRoot) } : {}),
+        ...(publicKeyPem ? { publicKeyPem } : {}),
+        sources,
         ...(githubToken ? { githubToken } : {}),
         ...(login ? { login } : {}),
       },
       { env, logger, secrets, workspace, summary },
     );
     outputs.set('verified', String(record.verified));
-    outputs.set('record', writeRecordFile(recordDirectory, 'verification.json', record, secrets));
+    outputs.set('record', writeRecord(recordDirectory, VERIFICATION_RECORD, record, secrets));
     if (!record.verified) {
       throw new SlipwayError(
-        `Verification of ${record.subject.name}@${record.subject.digest} failed: ${record.outcome.reasons.join('; ')}`,
+        `Verification of ${record.subject.name}@${record.subject.digest} failed: ${record.outcome.reasons.map((reason) => reason.message).join('; ')}`,
       );
     }
   },
 });
+
+/**
+ * The `key` input as an SPKI PEM public key. Never quoted in errors: the commonest mistake is the signing key
+ * itself, which must not reach a log.
+ */
+export function publicKeyInput(given: string): string {
+  const expected = 'a PEM public key (-----BEGIN PUBLIC KEY-----)';
+  const fail = (detail: string, cause?: unknown): never => {
+    const error = new ConfigurationError('key', undefined, expected, detail);
+    if (cause !== undefined) error.cause = cause;
+    throw error;
+  };
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(given)) {
+    return fail('it is a private key; give its public key (openssl pkey -pubout), which is all verification needs');
+  }
+  if (!given.includes('-----BEGIN ')) {
+    return fail(
+      /^[^\s]+\.(pem|pub|key)$/i.test(given) || given.includes('/')
+        ? 'it is not PEM: it looks like a file path, and key takes the PEM text itself'
+        : 'it is not PEM (no -----BEGIN line)',
+    );
+  }
+  try {
+    return createPublicKey(given).export({ type: 'spki', format: 'pem' }).toString();
+  } catch (error) {
+    return fail(`it is PEM but not a public key Node can read (${(error as Error).message})`, error);
+  }
+}
+
+/**
+ * The sources to search, of those asked for. Two leave out the GitHub attestations API when other sources remain:
+ * - key-based verification, which fetches nothing it can do without (air-gapped runners): the API serves
+ *   `gh attestation verify`, which checks keyless attestations only, and sign stores every attestation in the
+ *   registry too. Asked for alone, it is searched.
+ * - no token: the runner always provides github.token, but outside it (the CLI) the default arrives unevaluated
+ *   and reads as none; the other sources are then searched, with a warning, rather than nothing at all.
+ */
+export function searchableSources<S extends string>(
+  sources: S[],
+  options: { githubToken: string | undefined; keyBased: boolean },
+  logger: { info(message: string): void; warning(message: string): void },
+): S[] {
+  if (!sources.includes('github' as S)) return sources;
+  const others = sources.filter((source) => source !== 'github');
+  if (options.githubToken === undefined) {
+    if (others.length === 0) {
+      throw new ConfigurationError(
+        'github-token',
+        '',
+        'a token that can read the repository',
+        'sources is only github, and the GitHub attestations API needs a token',
+      );
+    }
+    logger.warning(
+      `sources includes github but github-token is not set: the GitHub attestations API is not searched, only ${others.join(', ')}.`,
+    );
+    return others;
+  }
+  if (options.keyBased && others.length > 0) {
+    logger.info(
+      `Key-based verification searches ${others.join(', ')} and not the GitHub attestations API, which serves keyless ` +
+        'attestations to gh attestation verify; set sources to github alone to search it.',
+    );
+    return others;
+  }
+  return sources;
+}

@@ -1,23 +1,24 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { X509Certificate } from '@sigstore/core';
-import { GitHubClient } from '../github/client.js';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { githubContext } from '../github/context.js';
 import { digestOf } from '../oci/digest.js';
 import { createRegistryClient, type Login } from '../oci/login.js';
 import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
+import type { ImageStore } from '../oci/store.js';
 import { readSubject, type Subject } from '../oci/subject.js';
-import type { Digest } from '../oci/types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
 import { SlipwayError } from '../runner/errors.js';
 import type { Runtime } from '../runner/runtime.js';
 import { markdownTable } from '../runner/summary.js';
-import { rfc3339Seconds } from '../time.js';
-import { uploadAttestation } from './github-storage.js';
-import { findBundles, storeBundleReferrer, storeCosignLegacy } from './oci-storage.js';
 import { decodeClaims, isPrivateRepository, requestIdToken } from './oidc.js';
-import { type KeylessOptions, type KeyOptions, signStatement } from './sign.js';
+import { ReusePolicy, type SignerIdentity, type TrustedRootSource } from './reuse.js';
+import { type KeylessOptions, type KeyOptions, keyHint, readSigningKey, signStatement } from './sign.js';
 import { customPredicate, sbomPredicate, slsaProvenance, statement, statementSubjects } from './statement.js';
+import { openStores, type StoredAttestation, type StoreKind } from './stores.js';
+import { EMPTY_TRUSTED_ROOT, fetchPublicGoodTrustedRoot } from './trusted-root.js';
 import {
   type BundleJson,
   PREDICATE_TYPES,
@@ -26,17 +27,28 @@ import {
   type StorageLocation,
   type WorkflowClaims,
 } from './types.js';
+import { describeLocation } from './verify.js';
 
 // The sign action's work for the runner and the CLI: build the statements, pick the Sigstore instance the
-// repository's visibility calls for, sign each statement once (an equal attestation already stored is
-// reused), and store it everywhere asked.
+// repository's visibility calls for, sign each statement once (an identical attestation already stored,
+// whose bundle verifies as this signer's, is reused: reuse.ts), and store it in every store asked.
 
-export type StorageKind = 'referrer' | 'github' | 'cosign-legacy';
+export type StorageKind = StoreKind;
 
 export interface SigstoreEndpoints {
   fulcioUrl?: string;
   rekorUrl?: string;
   tsaUrl?: string;
+}
+
+export interface SbomFileRequest {
+  path: string;
+  format: 'cyclonedx' | 'spdx';
+  /**
+   * The platform manifest the SBOM describes (the sbom action's `files` output says so): the SBOM is then
+   * attested about that manifest alone and stored as its referrer. Absent: about the image as a whole.
+   */
+  manifestDigest?: Digest;
 }
 
 export interface SignRequest {
@@ -45,13 +57,18 @@ export interface SignRequest {
   subject?: Subject;
   platforms: boolean;
   provenance: boolean;
-  sbomFiles: { path: string; format: 'cyclonedx' | 'spdx' }[];
+  sbomFiles: SbomFileRequest[];
   custom?: { predicateType: string; path: string };
   /** PEM private key; absent means keyless. */
   key?: string;
   storage: StorageKind[];
   /** From a signing config; override the defaults chosen by visibility. */
   endpoints?: SigstoreEndpoints;
+  /**
+   * The trusted root (parsed JSON) of the Sigstore instance signing here, to verify attestations already
+   * stored before reusing them. Without it only the public-good instance's root can be had (through TUF).
+   */
+  trustedRoot?: object;
   publicLog: 'auto' | 'true' | 'false';
   githubToken?: string;
   login?: Login;
@@ -59,6 +76,8 @@ export interface SignRequest {
 
 export interface SignRuntime extends Runtime {
   now: () => Date;
+  /** The public-good trusted root; by default fetched through Sigstore's TUF repository. */
+  publicGoodTrustedRoot?: () => Promise<object>;
 }
 
 export interface SignRecord {
@@ -78,8 +97,16 @@ export const GITHUB_INSTANCE: SigstoreEndpoints = {
   tsaUrl: 'https://timestamp.githubapp.com',
 };
 
+/** One statement to sign and the manifest it is stored against (the index, or one platform's manifest). */
+interface Planned {
+  statement: Statement;
+  subject: Descriptor;
+}
+
 export async function runSign(request: SignRequest, runtime: SignRuntime): Promise<SignRecord> {
   const { env, logger, secrets } = runtime;
+  // A bad key is the user's to fix, and is said before anything touches the network.
+  const privateKey = request.key === undefined ? undefined : readSigningKey(request.key);
   const client = createRegistryClient({ login: request.login, env, logger, secrets, userAgent: 'slipway-sign' });
   const reference = request.image ?? imageOfSubject(request.subject!);
   const opened = await openReference(reference, { client, workspace: runtime.workspace });
@@ -91,11 +118,17 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
   // The identity first: keyless needs the runner's token (and its claims name the signer); key-based signs as the key.
   let signing: KeylessOptions | KeyOptions;
   let claims: WorkflowClaims | undefined;
-  let signer: string;
+  let identity: SignerIdentity;
   let publicLog = false;
-  if (request.key) {
+  let publicGood = false;
+  if (request.key !== undefined && privateKey !== undefined) {
     signing = { kind: 'key', privateKeyPem: request.key, ...endpointsFor(request.endpoints, ['rekorUrl', 'tsaUrl']) };
-    signer = `key ${publicKeyHint(request.key)}`;
+    const publicKey = createPublicKey(privateKey);
+    identity = {
+      kind: 'key',
+      hint: keyHint(publicKey.export({ type: 'spki', format: 'der' })),
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    };
   } else {
     const token = await requestIdToken(env);
     secrets.add(token);
@@ -103,6 +136,7 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
     const visibilityPublic = !isPrivateRepository(claims);
     publicLog = request.publicLog === 'true' || (request.publicLog === 'auto' && visibilityPublic);
     const instance = request.endpoints?.fulcioUrl ? request.endpoints : publicLog ? PUBLIC_GOOD : GITHUB_INSTANCE;
+    publicGood = instance === PUBLIC_GOOD;
     signing = {
       kind: 'keyless',
       fulcioUrl: instance.fulcioUrl!,
@@ -111,65 +145,109 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
       ...(instance.rekorUrl && publicLog ? { rekorUrl: instance.rekorUrl } : {}),
       ...(instance.tsaUrl ? { tsaUrl: instance.tsaUrl } : {}),
     };
-    signer = `https://github.com/${claims.job_workflow_ref}`;
+    identity = {
+      kind: 'keyless',
+      // Fulcio names the workflow under this host's web root (github.com, a GHE.com tenant, a GHES host).
+      san: `${githubContext(env).serverUrl}/${claims.job_workflow_ref}`,
+      serverUrl: githubContext(env).serverUrl,
+      workflowRef: claims.job_workflow_ref,
+      issuer: claims.iss,
+    };
   }
+  const signer = identity.kind === 'keyless' ? identity.san : `key ${identity.hint}`;
 
+  const planned: Planned[] = [];
   const subjects = statementSubjects(subject, { platforms: request.platforms });
-  const statements: Statement[] = [];
+  const aboutImage = (predicateType: string, predicate: unknown) =>
+    planned.push({ statement: statement(subjects, predicateType, predicate), subject: top });
   if (request.provenance) {
     const provenanceClaims = claims ?? claimsFromEnvironment(env);
-    statements.push(
-      statement(
-        subjects,
-        PREDICATE_TYPES.slsaProvenance,
-        slsaProvenance(provenanceClaims, {
-          serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-          // The SBOMs attested beside it are byproducts of the build, the one place GitHub's consumers allow extras.
-          sboms: request.sbomFiles.map((file) => ({
-            name: basename(file.path),
-            digest: digestOf(new Uint8Array(readFileSync(file.path))),
-            mediaType: file.format === 'cyclonedx' ? 'application/vnd.cyclonedx+json' : 'application/spdx+json',
-          })),
-        }),
-      ),
+    aboutImage(
+      PREDICATE_TYPES.slsaProvenance,
+      slsaProvenance(provenanceClaims, {
+        serverUrl: githubContext(env).serverUrl,
+        // The SBOMs attested beside it are byproducts of the build, the one place GitHub's consumers allow extras.
+        sboms: request.sbomFiles.map((file) => ({
+          name: basename(file.path),
+          digest: digestOf(new Uint8Array(readFileSync(file.path))),
+          mediaType: file.format === 'cyclonedx' ? 'application/vnd.cyclonedx+json' : 'application/spdx+json',
+        })),
+      }),
     );
   }
   for (const file of request.sbomFiles) {
     const { predicateType, predicate } = sbomPredicate(file.path, file.format);
-    statements.push(statement(subjects, predicateType, predicate));
+    if (file.manifestDigest === undefined || file.manifestDigest === subject.digest) {
+      aboutImage(predicateType, predicate);
+      continue;
+    }
+    // One platform's SBOM describes that platform's manifest, and only it: a verifier given the amd64
+    // digest must not be handed the arm64 inventory, nor the index's subject list.
+    const manifest = await platformManifest(opened.store, subject, file.manifestDigest, file.path);
+    const platformSubjects = statementSubjects(
+      { ...subject, digest: manifest.digest, platforms: {} },
+      { platforms: false },
+    );
+    planned.push({ statement: statement(platformSubjects, predicateType, predicate), subject: manifest });
   }
   if (request.custom) {
     const { predicateType, predicate } = customPredicate(request.custom.predicateType, request.custom.path);
-    statements.push(statement(subjects, predicateType, predicate));
+    aboutImage(predicateType, predicate);
   }
-  if (statements.length === 0) {
+  if (planned.length === 0) {
     throw new SlipwayError('Nothing to attest: provenance is false and no sbom-files or predicate were given.');
   }
 
-  const existing = request.storage.includes('referrer') ? await findBundles(opened.store, subject.digest) : [];
-  const created = rfc3339Seconds(runtime.now());
+  const stores = openStores(request.storage, {
+    images: opened.store,
+    env,
+    input: 'storage',
+    ...(request.githubToken ? { githubToken: request.githubToken } : {}),
+    ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
+    now: runtime.now,
+  });
+  const reuse = new ReusePolicy({
+    identity,
+    trustedRoot: trustedRootFor(request, signing, publicGood, runtime),
+    // What this run's own bundles carry: a log entry when it logs, a timestamp (TSA or log time) when keyless.
+    tlogThreshold: signing.rekorUrl ? 1 : 0,
+    timestampThreshold: signing.kind === 'keyless' ? 1 : 0,
+    logger,
+  });
+  // What each store holds, per manifest; dropped once something is stored there.
+  const held = new Map<Digest, StoredAttestation[][]>();
+  const holdings = async (digest: Digest) => {
+    let found = held.get(digest);
+    if (!found) {
+      found = [];
+      for (const store of stores) found.push(await store.find(digest));
+      held.set(digest, found);
+    }
+    return found;
+  };
+
   const attestations: SignRecord['attestations'] = [];
-  for (const s of statements) {
-    const reusable = existing.find((found) => sameAttestation(found.bundle, s, signer));
-    if (reusable) {
-      logger.info(`Reusing the ${s.predicateType} attestation already stored (${reusable.location.kind}).`);
-      attestations.push(summaryOf(s, reusable.bundle, signer, [reusable.location], true));
-      continue;
-    }
-    const bundle = await signStatement(s, signing);
+  for (const { statement: s, subject: target } of planned) {
+    const found = await holdings(target.digest);
+    const reusable = await reuse.reusable(found.flat(), s, target.digest);
+    const bundle = reusable[0]?.bundle ?? (await signStatement(s, signing));
     const stored: StorageLocation[] = [];
-    if (request.storage.includes('referrer')) {
-      const result = await storeBundleReferrer(opened.store, top, bundle, s.predicateType, created);
-      stored.push({ kind: 'referrer', manifest: result.manifest, via: result.via });
+    for (const [i, store] of stores.entries()) {
+      // A store that already holds a verified copy keeps it; the others get the bundle (again, for a reuse).
+      const own = found[i]!.find((f) => reusable.includes(f));
+      if (own) {
+        stored.push(own.location);
+      } else {
+        stored.push(await store.store(bundle, s, target));
+        held.delete(target.digest);
+      }
     }
-    if (request.storage.includes('cosign-legacy')) {
-      const result = await storeCosignLegacy(opened.store, top, bundle);
-      stored.push({ kind: 'cosign-legacy', tag: result.tag });
+    if (reusable.length > 0) {
+      logger.info(
+        `Reusing the ${s.predicateType} attestation of ${target.digest} already stored (${reusable[0]!.location.kind}).`,
+      );
     }
-    if (request.storage.includes('github')) {
-      stored.push(await storeOnGitHub(bundle, request, env));
-    }
-    attestations.push(summaryOf(s, bundle, signer, stored, false));
+    attestations.push(summaryOf(s, bundle, signer, stored, reusable.length > 0));
   }
   const record: SignRecord = {
     subject,
@@ -179,6 +257,68 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
   };
   runtime.summary?.add(renderSignSummary(record));
   return record;
+}
+
+/** The manifest of one of `subject`'s platforms, by digest; anything else is not this image's. */
+async function platformManifest(
+  store: ImageStore,
+  subject: Subject,
+  digest: Digest,
+  path: string,
+): Promise<Descriptor> {
+  const known = Object.entries(subject.platforms).find(([, d]) => d === digest);
+  if (!known) {
+    throw new SlipwayError(
+      `The SBOM ${path} describes the manifest ${digest}, which is not ${subject.name}@${subject.digest} nor one ` +
+        `of its platforms (${Object.entries(subject.platforms)
+          .map(([p, d]) => `${p} ${d}`)
+          .join(', ')}): it belongs to another image.`,
+    );
+  }
+  const descriptor = await store.resolve(digest);
+  if (!descriptor) throw new SlipwayError(`${store.location} has no manifest ${digest} (${known[0]}) to attest.`);
+  return descriptor;
+}
+
+/**
+ * The trusted root that attestations already stored must chain to before they are reused: the one given,
+ * the public-good root when signing there, nothing to check against for a key without log or timestamp
+ * (the key is its own anchor), and otherwise none, so that nothing is reused.
+ */
+function trustedRootFor(
+  request: SignRequest,
+  signing: KeylessOptions | KeyOptions,
+  publicGood: boolean,
+  runtime: SignRuntime,
+): TrustedRootSource {
+  return async () => {
+    if (request.trustedRoot) return { root: request.trustedRoot };
+    if (signing.kind === 'key') {
+      // A key is its own anchor: with no log entry or timestamp to check, a root that trusts nothing is enough.
+      if (!signing.rekorUrl && !signing.tsaUrl) return { root: EMPTY_TRUSTED_ROOT };
+      return {
+        reason:
+          'the signing config names a transparency log or timestamp authority, whose entries cannot be checked ' +
+          'without its trusted root; give trusted-root to reuse them.',
+      };
+    }
+    if (!publicGood) {
+      return {
+        reason:
+          `no trusted root is known for the Sigstore instance at ${signing.fulcioUrl}; give trusted-root ` +
+          '(the instance’s trusted_root.json) to reuse them.',
+      };
+    }
+    const fetchRoot =
+      runtime.publicGoodTrustedRoot ??
+      (() => fetchPublicGoodTrustedRoot({ cachePath: join(runtime.env.RUNNER_TEMP || tmpdir(), 'slipway-tuf') }));
+    try {
+      return { root: await fetchRoot() };
+    } catch (error) {
+      // Not fatal: signing anew is always safe, only not idempotent.
+      return { reason: error instanceof Error ? error.message : String(error) };
+    }
+  };
 }
 
 function pick(options: KeylessOptions | KeyOptions): { rekorUrl?: string; tsaUrl?: string } {
@@ -194,32 +334,6 @@ function endpointsFor(endpoints: SigstoreEndpoints | undefined, keys: ('rekorUrl
   return out;
 }
 
-async function storeOnGitHub(
-  bundle: BundleJson,
-  request: SignRequest,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<StorageLocation> {
-  const repository = env.GITHUB_REPOSITORY;
-  if (!request.githubToken || !repository) {
-    throw new SlipwayError(
-      'storage github needs github-token and GITHUB_REPOSITORY; drop github from storage to store elsewhere only.',
-    );
-  }
-  const [owner, repo] = repository.split('/') as [string, string];
-  const github = new GitHubClient({
-    token: request.githubToken,
-    ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
-  });
-  const { id, url } = await uploadAttestation(
-    github,
-    owner,
-    repo,
-    bundle,
-    env.GITHUB_SERVER_URL || 'https://github.com',
-  );
-  return { kind: 'github', id, url };
-}
-
 function summaryOf(s: Statement, bundle: BundleJson, signer: string, stored: StorageLocation[], reused: boolean) {
   return {
     predicateType: s.predicateType,
@@ -229,45 +343,6 @@ function summaryOf(s: Statement, bundle: BundleJson, signer: string, stored: Sto
     stored,
     reused,
   };
-}
-
-/** An attestation already stored counts as this one when it names the same predicate type, subjects and signer. */
-function sameAttestation(bundle: BundleJson, s: Statement, signer: string): boolean {
-  try {
-    const envelope = (bundle as { dsseEnvelope?: { payload?: string } }).dsseEnvelope;
-    if (!envelope?.payload) return false;
-    const payload = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as Statement;
-    const digests = (list: Statement['subject']) =>
-      list
-        .map((x) => `${x.name}@${x.digest.sha256}`)
-        .sort()
-        .join(',');
-    return (
-      payload.predicateType === s.predicateType &&
-      digests(payload.subject) === digests(s.subject) &&
-      signerOf(bundle) === signer
-    );
-  } catch {
-    return false;
-  }
-}
-
-/** The SAN of a keyless bundle's certificate, or `key <hint>` for a key-based one. */
-export function signerOf(bundle: BundleJson): string | undefined {
-  const material = (
-    bundle as { verificationMaterial?: { certificate?: { rawBytes?: string }; publicKey?: { hint?: string } } }
-  ).verificationMaterial;
-  if (material?.publicKey?.hint) return `key ${material.publicKey.hint}`;
-  const raw = material?.certificate?.rawBytes;
-  if (!raw) return undefined;
-  const certificate = X509Certificate.parse(Buffer.from(raw, 'base64'));
-  return certificate.subjectAltName;
-}
-
-/** The hint sign.ts gives a key: base64 of the sha256 of the public key's SPKI DER. */
-function publicKeyHint(privateKeyPem: string): string {
-  const spki = createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(spki).digest('base64');
 }
 
 /** Provenance for key-based signing, where there is no OIDC token: the same facts, from the runner's environment. */
@@ -283,7 +358,7 @@ export function claimsFromEnvironment(env: Readonly<Record<string, string | unde
   const repository = need('GITHUB_REPOSITORY');
   const workflowRef = need('GITHUB_WORKFLOW_REF');
   return {
-    iss: 'https://token.actions.githubusercontent.com',
+    iss: githubContext(env).actionsIssuer,
     sub: `repo:${repository}:ref:${need('GITHUB_REF')}`,
     repository,
     repository_id: env.GITHUB_REPOSITORY_ID ?? '',
@@ -328,15 +403,7 @@ export function renderSignSummary(record: SignRecord): string {
   const rows = record.attestations.map((a) => [
     a.predicateType,
     `\`${a.bundleDigest}\``,
-    a.stored
-      .map((s) =>
-        s.kind === 'referrer'
-          ? `referrer (${s.via})`
-          : s.kind === 'github'
-            ? `GitHub ${s.url ?? ''}`
-            : `cosign ${s.tag}`,
-      )
-      .join(', '),
+    a.stored.map(describeLocation).join(', '),
     a.reused ? 'reused' : 'signed',
   ]);
   return [

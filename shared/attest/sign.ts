@@ -11,7 +11,7 @@ import {
   TSAWitness,
   type Witness,
 } from '@sigstore/sign';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import { ConfigurationError, InvalidValueError, SlipwayError } from '../runner/errors.js';
 import { type BundleJson, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, type Statement } from './types.js';
 
 // Signs an in-toto statement into a Sigstore bundle v0.3 (DSSE), keyless through Fulcio or with a private key.
@@ -112,18 +112,9 @@ export async function signStatement(
  * the SPKI DER), which verifiers use to look the public key up.
  */
 export function keySigner(privateKeyPem: string): Signer {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(privateKeyPem);
-  } catch (error) {
-    // The PEM is a secret: name what is wrong, never show it.
-    const wrapped = new SlipwayError(
-      'The signing key is not an unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1); passphrase-protected keys are not supported.',
-    );
-    wrapped.cause = error instanceof Error ? new Error(error.message) : undefined;
-    throw wrapped;
-  }
-  const algorithm = signingAlgorithm(key);
+  const key = readSigningKey(privateKeyPem);
+  // readSigningKey refused every key without an algorithm.
+  const algorithm = signingAlgorithm(key) as string | null;
   const publicKey = createPublicKey(key);
   const der = publicKey.export({ format: 'der', type: 'spki' });
   const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
@@ -136,6 +127,42 @@ export function keySigner(privateKeyPem: string): Signer {
   };
 }
 
+const KEY_EXPECTED =
+  'a PEM private key, the key itself and not a path to it (unencrypted PKCS#8, SEC1 or PKCS#1; EC P-256, RSA or Ed25519)';
+
+/**
+ * The private key of the `key` input, checked before anything else runs. The value is a secret: errors say
+ * what is wrong with it, never show it, and drop OpenSSL's error (which can only be about the value).
+ */
+export function readSigningKey(privateKeyPem: string, input = 'key'): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKeyPem);
+  } catch {
+    throw new ConfigurationError(input, undefined, KEY_EXPECTED, whyNotAKey(privateKeyPem));
+  }
+  if (signingAlgorithm(key) === undefined) {
+    throw new ConfigurationError(input, undefined, KEY_EXPECTED, `it is ${describeKey(key)}`);
+  }
+  return key;
+}
+
+/** What is wrong with a value OpenSSL could not read, said from its shape alone. */
+function whyNotAKey(value: string): string {
+  const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(value)?.[1];
+  if (label === undefined) {
+    return /^[~.]?[\w./\\-]+$/.test(value.trim()) && !value.includes('\n')
+      ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression shown to the user, not a template.
+        "it looks like a file path; pass the key's contents, e.g. key: ${{ secrets.SIGNING_KEY }}"
+      : 'it is not PEM (there is no -----BEGIN … PRIVATE KEY----- line)';
+  }
+  if (label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(value)) {
+    return 'it is passphrase-protected, which is not supported; export it unencrypted into a secret';
+  }
+  if (!label.endsWith('PRIVATE KEY')) return `it is a PEM ${label}, not a private key`;
+  return `its ${label} block cannot be decoded`;
+}
+
 /** The hint a key-signed bundle carries: base64 of the SHA-256 of the public key's SPKI DER. */
 export function keyHint(spkiDer: Buffer): string {
   return createHash('sha256').update(spkiDer).digest('base64');
@@ -146,16 +173,19 @@ export function keyHint(spkiDer: Buffer): string {
  * algorithm, i.e. OpenSSL's default, which is SHA-256 for EC and RSA (PKCS#1 v1.5) and none for Ed25519. Other
  * curves would sign with a digest the verifier does not use, so they are refused here rather than there.
  */
-function signingAlgorithm(key: KeyObject): string | null {
+function signingAlgorithm(key: KeyObject): string | null | undefined {
   const type = key.asymmetricKeyType;
   if (type === 'ed25519') return null;
   if (type === 'rsa') return 'sha256';
   if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'sha256';
-  const what =
-    type === 'ec'
-      ? `an EC key on ${key.asymmetricKeyDetails?.namedCurve ?? 'an unknown curve'}`
-      : `a ${type ?? 'unknown'} key`;
-  throw new SlipwayError(`The signing key is ${what}; expected an EC P-256, RSA or Ed25519 private key.`);
+  return undefined;
+}
+
+function describeKey(key: KeyObject): string {
+  const type = key.asymmetricKeyType;
+  return type === 'ec'
+    ? `an EC key on ${key.asymmetricKeyDetails?.namedCurve ?? 'an unknown curve'}`
+    : `a ${type ?? 'unknown'} key`;
 }
 
 function checkStatement(statement: Statement): void {

@@ -113,7 +113,7 @@ export interface SlsaProvenancePredicate {
 }
 
 export interface SlsaProvenanceOptions {
-  /** GITHUB_SERVER_URL, e.g. https://github.com. */
+  /** The run's GitHub web root (githubContext(env).serverUrl): https://github.com, a GHE.com tenant or a GHES host. */
   serverUrl: string;
   /** RFC 3339. */
   startedOn?: string;

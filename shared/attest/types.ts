@@ -64,7 +64,10 @@ export interface SignedAttestation {
   /** The certificate's SAN (keyless) or the key's hint (key-based). */
   signer: string;
   stored: StorageLocation[];
-  /** True when an equal attestation (subject, predicate type, signer) already existed and was reused. */
+  /**
+   * True when an identical attestation (subjects, predicate type, predicate digest) was already stored and its
+   * bundle verified as this signer's (reuse.ts), so it was reused instead of signing again.
+   */
   reused: boolean;
 }
 
@@ -72,6 +75,11 @@ export interface SignedAttestation {
 export interface IdentityPolicy {
   /** OIDC issuer, e.g. https://token.actions.githubusercontent.com */
   issuer: string;
+  /**
+   * The GitHub web root the signer's URLs start with (the SAN, the source repository): the run's GitHub context
+   * (shared/github/context.ts) gives it; https://github.com when absent.
+   */
+  serverUrl?: string;
   /** owner/name of the repository whose workflow signed. */
   repository?: string;
   /** Path of the signing workflow in that repository, e.g. .github/workflows/release.yml */

@@ -11,9 +11,12 @@ import {
   VerificationError,
   Verifier,
 } from '@sigstore/verify';
+import { GITHUB_COM_SERVER_URL } from '../github/context.js';
 import { digestAlgorithm, digestHex } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import { EMPTY_TRUSTED_ROOT } from './trusted-root.js';
+import { checkCheckpointLogKeys, checkTrustedRoot, TrustedRootError } from './trusted-root-check.js';
 import {
   type BundleJson,
   type IdentityPolicy,
@@ -33,6 +36,55 @@ export interface CandidateBundle {
   location: StorageLocation;
 }
 
+/**
+ * Why an attestation, or the verification as a whole, failed: a stable code for programs (policies, the
+ * evidence action) beside the message for people, as sigstore-js gives its VerificationError a code. Codes are
+ * only ever added, never renamed.
+ */
+export const VERIFICATION_FAILURE_CODES = [
+  /** Nothing was found for the digest in any source searched. */
+  'NO_ATTESTATION',
+  /** Attestations were found and none passed. */
+  'NO_VALID_ATTESTATION',
+  /** A required predicate type has no passing attestation. */
+  'PREDICATE_TYPE_MISSING',
+  /** Not a Sigstore bundle, or not a DSSE-enveloped attestation. */
+  'BUNDLE_INVALID',
+  /** The signed payload is not an in-toto statement with a predicate type. */
+  'STATEMENT_INVALID',
+  /** The statement is about another artifact. */
+  'SUBJECT_MISMATCH',
+  'SIGNATURE_INVALID',
+  /** The signing certificate does not chain to the trusted root, or had expired at signing time. */
+  'CERTIFICATE_CHAIN_INVALID',
+  'TLOG_MISSING',
+  /** A transparency log entry does not verify (inclusion, log key, or body against the signature). */
+  'TLOG_INVALID',
+  'TIMESTAMP_MISSING',
+  'TIMESTAMP_INVALID',
+  /** A key-signed attestation, and no public key was given. */
+  'KEY_MISSING',
+  /** Signed by another key than the one given, or keylessly where only a key was given. */
+  'KEY_MISMATCH',
+  'TRUSTED_ROOT_INVALID',
+  /** A keyless attestation, and no identity policy to check its signer against. */
+  'IDENTITY_POLICY_MISSING',
+  /** The certificate's SAN (the signing workflow and ref) is not the one the policy names. */
+  'IDENTITY_MISMATCH',
+  'ISSUER_MISMATCH',
+  'SOURCE_REPOSITORY_MISMATCH',
+  'RUNNER_ENVIRONMENT_MISMATCH',
+  'SOURCE_COMMIT_MISMATCH',
+  'SOURCE_REF_MISMATCH',
+] as const;
+
+export type VerificationFailureCode = (typeof VERIFICATION_FAILURE_CODES)[number];
+
+export interface VerificationReason {
+  code: VerificationFailureCode;
+  message: string;
+}
+
 export interface AttestationCheck {
   location: StorageLocation;
   predicateType?: string;
@@ -42,6 +94,8 @@ export interface AttestationCheck {
   passed: boolean;
   /** Why this attestation failed; absent when it passed. */
   failure?: string;
+  /** The failure's stable code; absent when it passed. */
+  code?: VerificationFailureCode;
   /** What was checked and held, in order, up to the failure. */
   checks: string[];
 }
@@ -51,15 +105,18 @@ export interface VerificationOutcome {
   attestations: AttestationCheck[];
   missingPredicateTypes: string[];
   /** Why the outcome is not verified; empty when it is. */
-  reasons: string[];
+  reasons: VerificationReason[];
 }
 
 export interface VerifyBundlesInput {
   candidates: CandidateBundle[];
   /** The image digest every statement must name as a subject. */
   subjectDigest: Digest;
-  /** A Sigstore trusted root (protobuf-specs JSON). */
-  trustedRoot: object;
+  /**
+   * A Sigstore trusted root (protobuf-specs JSON). Without one only key-based bundles can pass, on their
+   * signature alone: their log entries and timestamps, having nothing to be checked against, are not checked.
+   */
+  trustedRoot?: object;
   /** Required for keyless bundles; key-based bundles are checked against publicKeys instead. */
   policy?: IdentityPolicy;
   /** PEM public keys by the hint key-based bundles name them with. */
@@ -78,7 +135,6 @@ const OID_SOURCE_REPOSITORY_DIGEST = '1.3.6.1.4.1.57264.1.13';
 const OID_SOURCE_REPOSITORY_REF = '1.3.6.1.4.1.57264.1.14';
 const SIGNER_WORKFLOW = /^[^/@]+\/[^/@]+\/\.github\/workflows\/[^@]+$/;
 
-const GITHUB_URL = 'https://github.com';
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** Escapes every character a RegExp gives meaning to, so policy values match only themselves. */
@@ -99,6 +155,39 @@ function refPattern(ref: string): string {
     else pattern += escapeRegExp(char);
   }
   return pattern;
+}
+
+/**
+ * The GitHub web root a policy's SAN and source repository start with: the policy's own (the run's
+ * GITHUB_SERVER_URL, through shared/github/context.ts), or github.com. Validated, since it becomes a regexp.
+ */
+function policyServerUrl(policy: IdentityPolicy): string {
+  const given = policy.serverUrl ?? GITHUB_COM_SERVER_URL;
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new InvalidValueError('GitHub server URL', given, 'an https URL such as https://github.com');
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '') {
+    throw new InvalidValueError('GitHub server URL', given, 'an https URL such as https://github.com');
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/**
+ * The SAN's `<server>/<owner>/<repo>` head as a regexp fragment. GitHub treats host, owner and repository names
+ * without regard to case (no one can register `Acme/App` beside `acme/app`), and Fulcio copies whatever case the
+ * token carried, so the head matches case-insensitively: gh attestation verify does the same for --owner, --repo
+ * and --signer-repo (`(?i)^https://github.com/<owner>/<repo>/`, the `(?i)` covering the repository name too). The
+ * workflow path and the ref stay case-sensitive: git paths and refs are. gh's --signer-workflow is case-sensitive
+ * throughout; Slipway applies the head rule there too, so a repository named in another case behaves the same
+ * whichever input named it. `(?i:…)` reads the same in JavaScript (Node 24) and Go (cosign's regexp flag).
+ */
+function caseInsensitiveHead(server: string, repository: string | undefined): string {
+  const rest = repository === undefined ? '' : `/${escapeRegExp(repository)}`;
+  const head = `(?i:${escapeRegExp(server)}${rest})`;
+  return repository === undefined ? `${head}/[^/@]+/[^/@]+` : head;
 }
 
 /**
@@ -125,6 +214,7 @@ export function identityMatcher(policy: IdentityPolicy): {
   }
   if (policy.ref === '')
     throw new InvalidValueError('ref', policy.ref, 'a ref such as refs/heads/main or refs/tags/v*');
+  const server = policyServerUrl(policy);
   // Unconstrained parts still may not cross a path or ref boundary, so each part matches its own slot.
   let san: RegExp;
   let shownWorkflow: string;
@@ -135,15 +225,16 @@ export function identityMatcher(policy: IdentityPolicy): {
     if (!SIGNER_WORKFLOW.test(path)) {
       throw new InvalidValueError('signer workflow', policy.signerWorkflow, 'owner/repo/.github/workflows/x.yml[@ref]');
     }
+    const [owner, repo, ...workflowPath] = path.split('/');
     san = new RegExp(
-      `^${escapeRegExp(GITHUB_URL)}/${escapeRegExp(path)}@${signerRef ? refPattern(signerRef) : '[^@]+'}$`,
+      `^${caseInsensitiveHead(server, `${owner}/${repo}`)}/${escapeRegExp(workflowPath.join('/'))}@${signerRef ? refPattern(signerRef) : '[^@]+'}$`,
     );
     shownWorkflow = `${path}@${signerRef ?? '<any ref>'}`;
   } else {
-    const repository = policy.repository === undefined ? '[^/@]+/[^/@]+' : escapeRegExp(policy.repository);
+    const head = caseInsensitiveHead(server, policy.repository);
     const workflow = policy.workflow === undefined ? '[^@]+' : escapeRegExp(policy.workflow);
     const ref = policy.ref === undefined ? '[^@]+' : refPattern(policy.ref);
-    san = new RegExp(`^${escapeRegExp(GITHUB_URL)}/${repository}/${workflow}@${ref}$`);
+    san = new RegExp(`^${head}/${workflow}@${ref}$`);
     shownWorkflow = `${policy.repository ?? '<any repository>'}/${policy.workflow ?? '<any workflow>'}@${policy.ref ?? '<any ref>'}`;
   }
   return {
@@ -167,17 +258,48 @@ export async function verifyBundles(input: VerifyBundlesInput): Promise<Verifica
       verified: false,
       attestations: [],
       missingPredicateTypes: missing,
-      reasons: [`no attestation found for ${subjectDigest}`],
+      reasons: [{ code: 'NO_ATTESTATION', message: `no attestation found for ${subjectDigest}` }],
     };
   }
-  const trustMaterial = buildTrustMaterial(input.trustedRoot, input.publicKeys ?? {});
-  const verifier = new Verifier(trustMaterial, {
-    tlogThreshold: input.tlogThreshold ?? 1,
-    timestampThreshold: input.timestampThreshold ?? 1,
-  });
+  const publicKeys = readPublicKeys(input.publicKeys ?? {});
+  const keyOnly = input.trustedRoot === undefined;
+  if (keyOnly && publicKeys.size === 0) {
+    throw new SlipwayError('Verification needs a trusted root or a public key; neither was given.');
+  }
   // Built once, and before any bundle is read, so a malformed policy fails as a configuration error.
   const matcher = input.policy === undefined ? undefined : identityMatcher(input.policy);
-  const context: CandidateContext = { verifier, subjectDigest, policy: input.policy, matcher };
+  let trustMaterial: TrustMaterial;
+  try {
+    trustMaterial = buildTrustMaterial(input.trustedRoot ?? EMPTY_TRUSTED_ROOT, publicKeys);
+  } catch (error) {
+    // Nothing can pass; the record still lists what was found and says why none was checked.
+    const message = `the trusted root cannot be used: ${errorText(error)}`;
+    return {
+      verified: false,
+      attestations: candidates.map(({ location }) => ({
+        location,
+        passed: false,
+        failure: message,
+        code: 'TRUSTED_ROOT_INVALID',
+        checks: [],
+      })),
+      missingPredicateTypes: [...requiredPredicateTypes],
+      reasons: [{ code: 'TRUSTED_ROOT_INVALID', message }],
+    };
+  }
+  const verifier = new Verifier(trustMaterial, {
+    tlogThreshold: keyOnly ? 0 : (input.tlogThreshold ?? 1),
+    timestampThreshold: keyOnly ? 0 : (input.timestampThreshold ?? 1),
+  });
+  const context: CandidateContext = {
+    verifier,
+    subjectDigest,
+    policy: input.policy,
+    matcher,
+    publicKeys,
+    keyOnly,
+    trustedRoot: input.trustedRoot,
+  };
   const attestations = candidates.map((candidate) => checkCandidate(candidate, context));
 
   const passing = attestations.filter((a) => a.passed);
@@ -186,15 +308,23 @@ export async function verifyBundles(input: VerifyBundlesInput): Promise<Verifica
       !passing.some((a) => a.predicateType !== undefined && predicateTypeSatisfies(a.predicateType, required)),
   );
   const verified = passing.length > 0 && missingPredicateTypes.length === 0;
-  const reasons: string[] = [];
+  const reasons: VerificationReason[] = [];
   if (!verified) {
     for (const a of attestations) {
-      if (!a.passed) reasons.push(`${describeLocation(a.location)}: ${a.failure}`);
+      if (!a.passed && a.code) reasons.push({ code: a.code, message: `${describeLocation(a.location)}: ${a.failure}` });
     }
     if (missingPredicateTypes.length > 0) {
-      reasons.push(`missing required predicate types: ${missingPredicateTypes.join(', ')}`);
+      reasons.push({
+        code: 'PREDICATE_TYPE_MISSING',
+        message: `missing required predicate types: ${missingPredicateTypes.join(', ')}`,
+      });
     }
-    if (passing.length === 0) reasons.push(`no attestation for ${subjectDigest} passed verification`);
+    if (passing.length === 0) {
+      reasons.push({
+        code: 'NO_VALID_ATTESTATION',
+        message: `no attestation for ${subjectDigest} passed verification`,
+      });
+    }
   }
   return { verified, attestations, missingPredicateTypes, reasons };
 }
@@ -249,10 +379,23 @@ interface CandidateContext {
   subjectDigest: Digest;
   policy: IdentityPolicy | undefined;
   matcher: ReturnType<typeof identityMatcher> | undefined;
+  /** The given public keys by their hints. */
+  publicKeys: ReadonlyMap<string, KeyObject>;
+  /** No trusted root: only the given keys are trusted. */
+  keyOnly: boolean;
+  /** The trusted root as given, for the checks the library leaves out (checkCheckpointLogKeys). */
+  trustedRoot: object | undefined;
 }
 
 /** A failure that ends one candidate's checks; anything else thrown is a bug and propagates. */
-class CandidateFailure extends Error {}
+class CandidateFailure extends Error {
+  constructor(
+    readonly code: VerificationFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 function checkCandidate(candidate: CandidateBundle, context: CandidateContext): AttestationCheck {
   const result: AttestationCheck = { location: candidate.location, passed: false, checks: [] };
@@ -262,6 +405,7 @@ function checkCandidate(candidate: CandidateBundle, context: CandidateContext): 
   } catch (error) {
     if (!(error instanceof CandidateFailure)) throw error;
     result.failure = error.message;
+    result.code = error.code;
   }
   return result;
 }
@@ -271,18 +415,38 @@ function runChecks(json: BundleJson, context: CandidateContext, result: Attestat
   try {
     bundle = bundleFromJSON(json);
   } catch (error) {
-    throw new CandidateFailure(`invalid Sigstore bundle: ${errorText(error)}`);
+    throw new CandidateFailure('BUNDLE_INVALID', `invalid Sigstore bundle: ${errorText(error)}`);
   }
   result.checks.push(`bundle is ${bundle.mediaType}`);
   if (bundle.content.$case !== 'dsseEnvelope') {
-    throw new CandidateFailure('the bundle holds a message signature, not a DSSE-enveloped attestation');
+    throw new CandidateFailure(
+      'BUNDLE_INVALID',
+      'the bundle holds a message signature, not a DSSE-enveloped attestation',
+    );
   }
   const envelope = bundle.content.dsseEnvelope;
   const material = bundle.verificationMaterial.content;
 
   const keyless = material.$case !== 'publicKey';
+  if (keyless && context.keyOnly) {
+    throw new CandidateFailure(
+      'KEY_MISMATCH',
+      `signed keylessly (with a certificate), not with the given key ${[...context.publicKeys.keys()].join(', ')}; ` +
+        'checking keyless attestations needs a trusted root',
+    );
+  }
   if (keyless && context.matcher === undefined) {
-    throw new CandidateFailure('keyless bundle but no identity policy was given to check its signer against');
+    throw new CandidateFailure(
+      'IDENTITY_POLICY_MISSING',
+      'keyless bundle but no identity policy was given to check its signer against',
+    );
+  }
+  const bundleHint = material.$case === 'publicKey' ? material.publicKey.hint : undefined;
+  if (bundleHint !== undefined && context.publicKeys.size === 0) {
+    throw new CandidateFailure(
+      'KEY_MISSING',
+      `signed with a key (hint ${bundleHint}), and no public key was given to verify it`,
+    );
   }
   const leaf = keyless ? leafCertificate(bundle) : undefined;
   const policy = context.matcher && {
@@ -293,24 +457,64 @@ function runChecks(json: BundleJson, context: CandidateContext, result: Attestat
   try {
     // Key-based bundles carry no identity: the library would compare the policy with an empty one
     // and refuse, so only keyless bundles are given the policy.
-    context.verifier.verify(toSignedEntity(bundle), keyless ? policy : undefined);
+    context.verifier.verify(
+      toSignedEntity(context.keyOnly ? withoutTrustedEvidence(bundle) : bundle),
+      keyless ? policy : undefined,
+    );
   } catch (error) {
+    if (bundleHint !== undefined && error instanceof VerificationError && error.code === 'PUBLIC_KEY_ERROR') {
+      throw new CandidateFailure('KEY_MISMATCH', error.message);
+    }
+    if (bundleHint !== undefined && error instanceof VerificationError && error.code === 'SIGNATURE_ERROR') {
+      // Hints are only hints (any signer may choose its own), so the one key given was tried whatever the hint
+      // said; the signature is what tells that another key signed.
+      const given = [...context.publicKeys.keys()];
+      if (!given.includes(bundleHint)) {
+        throw new CandidateFailure(
+          'KEY_MISMATCH',
+          `signed by another key: the attestation names key ${bundleHint}, the given key is ${given.join(', ')} ` +
+            '(hints: base64 SHA-256 of each public key)',
+        );
+      }
+    }
     if (error instanceof PolicyError && leaf !== undefined && context.matcher !== undefined) {
       // The policy is checked last, so the certificate chained to the trusted root: its SAN and
       // issuer are the real signer's and safe to report.
-      throw new CandidateFailure(explainPolicyFailure(leaf, context.matcher));
+      throw explainPolicyFailure(leaf, context.matcher);
     }
     if (error instanceof VerificationError || error instanceof PolicyError) {
-      throw new CandidateFailure(`signature verification failed (${error.code}): ${error.message}`);
+      throw new CandidateFailure(
+        libraryFailureCode(error),
+        `signature verification failed (${error.code}): ${error.message}`,
+      );
     }
-    throw new CandidateFailure(`signature verification failed: ${errorText(error)}`);
+    throw new CandidateFailure('SIGNATURE_INVALID', `signature verification failed: ${errorText(error)}`);
+  }
+  // H3 (trusted-root-check.ts): the library never checks a checkpoint-only (Rekor v2) entry's log key against
+  // its validity period, so a retired key would still verify; the bundle's verified timestamps decide here.
+  if (!context.keyOnly && context.trustedRoot !== undefined) {
+    try {
+      checkCheckpointLogKeys(bundle, context.trustedRoot);
+    } catch (error) {
+      if (!(error instanceof TrustedRootError)) throw error;
+      throw new CandidateFailure(
+        'TRUSTED_ROOT_INVALID',
+        `the trusted root does not vouch for its log entry: ${error.message}`,
+      );
+    }
   }
 
-  if (material.$case === 'publicKey') {
-    result.signer = material.publicKey.hint;
-    result.checks.push(
-      `signature, transparency log and timestamps verified with public key "${material.publicKey.hint}"`,
-    );
+  if (bundleHint !== undefined) {
+    const hint = context.publicKeys.has(bundleHint) ? bundleHint : [...context.publicKeys.keys()][0]!;
+    result.signer = hint;
+    if (context.keyOnly) {
+      result.checks.push(`signature verified with public key "${hint}"`);
+      result.checks.push(
+        'transparency log entries and timestamps not checked: no trusted root was given, the key alone is trusted',
+      );
+    } else {
+      result.checks.push(`signature, transparency log and timestamps verified with public key "${hint}"`);
+    }
     result.checks.push('key-based bundle: the identity policy does not apply; the trusted public key is the identity');
   } else if (leaf !== undefined && context.matcher !== undefined) {
     result.signer = leaf.subjectAltName;
@@ -323,6 +527,7 @@ function runChecks(json: BundleJson, context: CandidateContext, result: Attestat
 
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new CandidateFailure(
+      'STATEMENT_INVALID',
       `unexpected payload type ${JSON.stringify(envelope.payloadType)}: expected ${IN_TOTO_PAYLOAD_TYPE}`,
     );
   }
@@ -331,15 +536,15 @@ function runChecks(json: BundleJson, context: CandidateContext, result: Attestat
   try {
     statement = JSON.parse(envelope.payload.toString('utf8'));
   } catch {
-    throw new CandidateFailure('the DSSE payload is not JSON');
+    throw new CandidateFailure('STATEMENT_INVALID', 'the DSSE payload is not JSON');
   }
   if (!isRecord(statement) || statement._type !== STATEMENT_TYPE) {
     const type = isRecord(statement) ? JSON.stringify(statement._type) : 'none';
-    throw new CandidateFailure(`unexpected statement type ${type}: expected ${STATEMENT_TYPE}`);
+    throw new CandidateFailure('STATEMENT_INVALID', `unexpected statement type ${type}: expected ${STATEMENT_TYPE}`);
   }
   result.checks.push(`statement type is ${STATEMENT_TYPE}`);
   if (typeof statement.predicateType !== 'string' || statement.predicateType === '') {
-    throw new CandidateFailure('the statement has no predicateType');
+    throw new CandidateFailure('STATEMENT_INVALID', 'the statement has no predicateType');
   }
   result.predicateType = statement.predicateType;
 
@@ -349,45 +554,108 @@ function runChecks(json: BundleJson, context: CandidateContext, result: Attestat
   const named = subjects.some((s) => isRecord(s.digest) && s.digest[algorithm] === hex);
   if (!named) {
     const shown = subjects.map(describeSubject).join(', ') || 'no subject';
-    throw new CandidateFailure(`subject mismatch: the attestation is for ${shown}, not ${context.subjectDigest}`);
+    throw new CandidateFailure(
+      'SUBJECT_MISMATCH',
+      `subject mismatch: the attestation is for ${shown}, not ${context.subjectDigest}`,
+    );
   }
   result.checks.push(`a subject is ${context.subjectDigest}`);
   result.checks.push(`predicate type is ${statement.predicateType}`);
 }
 
 /** Says which part of the identity policy the (verified) certificate broke. */
-function explainPolicyFailure(leaf: X509Certificate, matcher: ReturnType<typeof identityMatcher>): string {
+function explainPolicyFailure(leaf: X509Certificate, matcher: ReturnType<typeof identityMatcher>): CandidateFailure {
   const san = leaf.subjectAltName;
   if (san === undefined || !matcher.san.test(san)) {
-    return `wrong signer identity: expected SAN matching ${showPattern(matcher.san)}, got ${san ?? 'no SAN'}`;
+    return new CandidateFailure(
+      'IDENTITY_MISMATCH',
+      `wrong signer identity: expected SAN matching ${showPattern(matcher.san)}, got ${san ?? 'no SAN'}`,
+    );
   }
   const issuer = fulcioIssuer(leaf);
-  return `wrong issuer: expected ${matcher.extensions.issuer}, got ${issuer ?? 'none'}`;
+  return new CandidateFailure(
+    'ISSUER_MISMATCH',
+    `wrong issuer: expected ${matcher.extensions.issuer}, got ${issuer ?? 'none'}`,
+  );
+}
+
+/** Slipway's code for a failure @sigstore/verify reports with its own. */
+function libraryFailureCode(error: VerificationError | PolicyError): VerificationFailureCode {
+  switch (error.code) {
+    case 'SIGNATURE_ERROR':
+      return 'SIGNATURE_INVALID';
+    case 'CERTIFICATE_ERROR':
+      return 'CERTIFICATE_CHAIN_INVALID';
+    case 'PUBLIC_KEY_ERROR':
+      return 'KEY_MISMATCH';
+    case 'TIMESTAMP_ERROR':
+      // The threshold check ("expected 1 timestamps, got 0") is the only one about a count.
+      return /^expected \d+ timestamps/.test(error.message) ? 'TIMESTAMP_MISSING' : 'TIMESTAMP_INVALID';
+    case 'TLOG_ERROR':
+      return /^expected \d+ tlog entries/.test(error.message) ? 'TLOG_MISSING' : 'TLOG_INVALID';
+    case 'TLOG_BODY_ERROR':
+    case 'TLOG_INCLUSION_PROOF_ERROR':
+    case 'TLOG_INCLUSION_PROMISE_ERROR':
+    case 'TLOG_MISSING_INCLUSION_ERROR':
+      return 'TLOG_INVALID';
+    case 'UNTRUSTED_SIGNER_ERROR':
+      return 'IDENTITY_MISMATCH';
+    case 'NOT_IMPLEMENTED_ERROR':
+      return 'BUNDLE_INVALID';
+  }
+}
+
+/**
+ * The bundle without its log entries and timestamps, for key-only verification: with no trusted root there is
+ * no log key or TSA to check them against, and they prove only when the key signed, which the key does not need.
+ */
+function withoutTrustedEvidence(bundle: Bundle): Bundle {
+  return {
+    ...bundle,
+    verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined },
+  };
 }
 
 function checkExtensions(leaf: X509Certificate, policy: IdentityPolicy | undefined, result: AttestationCheck): void {
   if (policy === undefined) return;
-  const requireExtension = (what: string, oid: string, expected: string | undefined) => {
+  const requireExtension = (
+    code: VerificationFailureCode,
+    what: string,
+    oid: string,
+    expected: string | undefined,
+    ignoreCase = false,
+  ) => {
     if (expected === undefined) return;
     const actual = extensionText(leaf, oid);
-    if (actual !== expected) {
+    const same = ignoreCase ? actual?.toLowerCase() === expected.toLowerCase() : actual === expected;
+    if (!same) {
       throw new CandidateFailure(
+        code,
         `wrong ${what}: expected ${expected}, got ${actual ?? 'none'} (certificate extension ${oid})`,
       );
     }
     result.checks.push(`${what} is ${expected}`);
   };
   requireExtension(
+    'SOURCE_REPOSITORY_MISMATCH',
     'source repository',
     OID_SOURCE_REPOSITORY_URI,
-    policy.repository === undefined ? undefined : `${GITHUB_URL}/${policy.repository}`,
+    policy.repository === undefined ? undefined : `${policyServerUrl(policy)}/${policy.repository}`,
+    // A repository URL, compared as gh does (strings.EqualFold): see caseInsensitiveHead.
+    true,
   );
-  requireExtension('runner environment', OID_RUNNER_ENVIRONMENT, policy.runnerEnvironment);
-  requireExtension('source commit', OID_SOURCE_REPOSITORY_DIGEST, policy.sourceCommit);
+  requireExtension(
+    'RUNNER_ENVIRONMENT_MISMATCH',
+    'runner environment',
+    OID_RUNNER_ENVIRONMENT,
+    policy.runnerEnvironment,
+  );
+  requireExtension('SOURCE_COMMIT_MISMATCH', 'source commit', OID_SOURCE_REPOSITORY_DIGEST, policy.sourceCommit);
   if (policy.signerWorkflow !== undefined && policy.ref !== undefined) {
     const actual = extensionText(leaf, OID_SOURCE_REPOSITORY_REF);
     if (actual === undefined || !new RegExp(`^${refPattern(policy.ref)}$`).test(actual)) {
       throw new CandidateFailure(
+        'SOURCE_REF_MISMATCH',
         `wrong source ref: expected ${policy.ref}, got ${actual ?? 'none'} (certificate extension ${OID_SOURCE_REPOSITORY_REF})`,
       );
     }
@@ -403,11 +671,14 @@ function leafCertificate(bundle: Bundle): X509Certificate {
       : material.$case === 'x509CertificateChain'
         ? material.x509CertificateChain.certificates[0]?.rawBytes
         : undefined;
-  if (raw === undefined) throw new CandidateFailure('the bundle has no signing certificate');
+  if (raw === undefined) throw new CandidateFailure('BUNDLE_INVALID', 'the bundle has no signing certificate');
   try {
     return X509Certificate.parse(Buffer.from(raw));
   } catch (error) {
-    throw new CandidateFailure(`the signing certificate cannot be parsed: ${errorText(error)}`);
+    throw new CandidateFailure(
+      'CERTIFICATE_CHAIN_INVALID',
+      `the signing certificate cannot be parsed: ${errorText(error)}`,
+    );
   }
 }
 
@@ -431,7 +702,8 @@ function rawExtensionText(leaf: X509Certificate, oid: string): string | undefine
   return leaf.extension(oid)?.value.toString('utf8');
 }
 
-function buildTrustMaterial(trustedRoot: object, publicKeys: Record<string, string>): TrustMaterial {
+/** The given PEM public keys as KeyObjects, by hint. */
+function readPublicKeys(publicKeys: Record<string, string>): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
   for (const [hint, pem] of Object.entries(publicKeys)) {
     try {
@@ -440,22 +712,27 @@ function buildTrustMaterial(trustedRoot: object, publicKeys: Record<string, stri
       throw new InvalidValueError(`public key for hint "${hint}"`, pem, 'a PEM public key', errorText(error));
     }
   }
-  // A function rather than protobuf PublicKey records: PEM goes straight to a KeyObject, with no
-  // guessing of the key-details enum, and a missing hint says which hint was missing.
+  return keys;
+}
+
+function buildTrustMaterial(trustedRoot: object, keys: ReadonlyMap<string, KeyObject>): TrustMaterial {
+  // H3 (trusted-root-check.ts): what @sigstore/verify would take on looser terms than the root states is refused.
+  checkTrustedRoot(trustedRoot);
+  // A function rather than protobuf PublicKey records: PEM goes straight to a KeyObject, with no guessing of
+  // the key-details enum. A hint is the signer's say-so, not a fact: when exactly one key is given it is tried
+  // whatever the hint, and the signature decides (runChecks then tells another key from a bad signature).
+  const only = keys.size === 1 ? [...keys.values()][0] : undefined;
   const findKey: KeyFinderFunc = (hint) => {
-    const publicKey = keys.get(hint);
+    const publicKey = keys.get(hint) ?? only;
     if (publicKey === undefined) {
-      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no public key given for hint "${hint}"` });
+      throw new VerificationError({
+        code: 'PUBLIC_KEY_ERROR',
+        message: `signed by another key: the attestation names key ${hint}, the given keys are ${[...keys.keys()].join(', ')}`,
+      });
     }
     return { publicKey, validFor: () => true };
   };
-  try {
-    return toTrustMaterial(TrustedRoot.fromJSON(trustedRoot), findKey);
-  } catch (error) {
-    const wrapped = new SlipwayError(`The trusted root cannot be used: ${errorText(error)}`);
-    wrapped.cause = error;
-    throw wrapped;
-  }
+  return toTrustMaterial(TrustedRoot.fromJSON(trustedRoot), findKey);
 }
 
 function describeSubject(subject: Record<string, unknown>): string {

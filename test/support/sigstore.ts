@@ -63,6 +63,7 @@ export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 const SAN_CLAIM = 'slipway_build_signer_uri';
 
 const SIGNING_CERT_PATH = '/api/v2/signingCert';
+const OID_ISSUER = '1.3.6.1.4.1.57264.1.8';
 const LOG_ENTRIES_PATH = '/api/v1/log/entries';
 const TIMESTAMP_PATH = '/api/v1/timestamp';
 
@@ -114,6 +115,17 @@ export async function startSigstore(): Promise<Sigstore> {
   const keyPair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ctlog = await initializeCTLog(keyPair);
   const ca = await initializeCA(keyPair, ctlog);
+  // The mock writes every URL extension (source repository, owner, build signer, …) under https://github.com;
+  // the real Fulcio writes them under the web root of the host whose token it was given, as the SAN is.
+  const issue = ca.issueCertificate.bind(ca);
+  ca.issueCertificate = (request) => {
+    const iss = request.extensions?.find((e) => e.oid === OID_ISSUER && !e.legacy)?.value;
+    const server = serverOfIssuer(iss);
+    const extensions = request.extensions?.map((e) =>
+      e.value.startsWith('https://github.com/') ? { ...e, value: `${server}${e.value.slice(18)}` } : e,
+    );
+    return issue({ ...request, ...(extensions ? { extensions } : {}) });
+  };
   const tlog = await initializeTLog(url, keyPair);
   // The TSA's clock is held to whole seconds: pkijs drops trailing zeros from the fraction of genTime (as DER
   // requires), and @sigstore/core 4.0.1 only parses no fraction or exactly three digits, so about one
@@ -313,7 +325,7 @@ function withSanClaim(body: string): string {
     const [header, payload] = request.credentials.oidcIdentityToken.split('.');
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
     if (typeof claims.job_workflow_ref === 'string') {
-      claims[SAN_CLAIM] = `https://github.com/${claims.job_workflow_ref}`;
+      claims[SAN_CLAIM] = `${serverOfIssuer(claims.iss)}/${claims.job_workflow_ref}`;
     }
     request.credentials.oidcIdentityToken = `${header}.${b64url(claims)}.`;
     return JSON.stringify(request);
@@ -321,6 +333,19 @@ function withSanClaim(body: string): string {
     // Not a request the mock can parse either; let it answer 400 as Fulcio would.
     return body;
   }
+}
+
+/**
+ * The GitHub web root whose Actions issue tokens from `iss`, as the SAN names it: a GHE.com tenant's tokens come
+ * from token.actions.<tenant>.ghe.com, a GHES host's from <host>/_services/token, github.com's from
+ * token.actions.githubusercontent.com.
+ */
+function serverOfIssuer(iss: unknown): string {
+  const issuer = typeof iss === 'string' ? iss : '';
+  const tenant = /^https:\/\/token\.actions\.([a-z0-9-]+)\.ghe\.com$/.exec(issuer)?.[1];
+  if (tenant) return `https://${tenant}.ghe.com`;
+  if (issuer.endsWith('/_services/token')) return issuer.slice(0, -'/_services/token'.length);
+  return 'https://github.com';
 }
 
 /**

@@ -83,7 +83,13 @@ const sign = (inputs: Record<string, string>, env: Record<string, string> = {}) 
   runActionYml(signYml, {
     workspace,
     env: { ...runnerEnv(), ...env },
-    inputs: { 'signing-config': 'signing-config.json', 'github-token': TOKEN, ...inputs },
+    // The trusted root lets a re-run verify, and so reuse, what the first run stored (sign-reuse.test.ts).
+    inputs: {
+      'signing-config': 'signing-config.json',
+      'trusted-root': 'trusted-root.json',
+      'github-token': TOKEN,
+      ...inputs,
+    },
   });
 
 const verify = (inputs: Record<string, string>) =>

@@ -4,14 +4,14 @@ import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { PolicyError, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { verify as sigstoreVerify } from 'sigstore';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keyHint, signStatement } from '../../../shared/attest/sign.js';
+import { keyHint, readSigningKey, signStatement } from '../../../shared/attest/sign.js';
 import {
   BUNDLE_MEDIA_TYPE,
   type BundleJson,
   IN_TOTO_PAYLOAD_TYPE,
   type Statement,
 } from '../../../shared/attest/types.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
+import { ConfigurationError, SlipwayError } from '../../../shared/runner/errors.js';
 import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 const statement: Statement = {
@@ -260,12 +260,50 @@ describe('signStatement, with a key', () => {
   it('refuses keys it cannot sign for verifiably, and never shows the PEM', async () => {
     const p384 = pemOf(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey);
     await expect(signStatement(statement, { kind: 'key', privateKeyPem: p384 })).rejects.toThrow(
-      /EC key on secp384r1; expected an EC P-256, RSA or Ed25519 private key/,
+      /it is an EC key on secp384r1; expected a PEM private key/,
     );
 
     const garbage = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n';
     const error = await signStatement(statement, { kind: 'key', privateKeyPem: garbage }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SlipwayError);
     expect((error as Error).message).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('readSigningKey', () => {
+  const pemOf = (key: KeyObject) => key.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const expected = /expected a PEM private key, the key itself and not a path to it/;
+  it.each([
+    ['a path', '/home/runner/keys/cosign.key', /it looks like a file path/],
+    ['words', 'hunter2 is my key', /it is not PEM/],
+    [
+      'a certificate',
+      '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      /it is a PEM CERTIFICATE, not a private key/,
+    ],
+    [
+      'an encrypted key',
+      '-----BEGIN ENCRYPTED PRIVATE KEY-----\nc2VjcmV0\n-----END ENCRYPTED PRIVATE KEY-----\n',
+      /passphrase-protected/,
+    ],
+    ['a broken key', '-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n', /block cannot be decoded/],
+  ])('names the input for %s, and never shows the value', (_what, value, detail) => {
+    const error = caught(() => readSigningKey(value));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^Input 'key' is the given value: /);
+    expect(message).toMatch(detail);
+    expect(message).toMatch(expected);
+    expect(message).not.toContain(value.split('\n')[value.includes('\n') ? 1 : 0]);
+  });
+
+  it('accepts EC P-256, RSA and Ed25519 keys', () => {
+    for (const key of [
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      generateKeyPairSync('ed25519').privateKey,
+    ]) {
+      expect(readSigningKey(pemOf(key)).asymmetricKeyType).toBe(key.asymmetricKeyType);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signStatement } from '../../../shared/attest/sign.js';
+import { keyHint, signStatement } from '../../../shared/attest/sign.js';
 import {
   type BundleJson,
   type IdentityPolicy,
@@ -119,7 +119,7 @@ describe('verifyBundles', () => {
           checks: [
             'bundle is application/vnd.dev.sigstore.bundle.v0.3+json',
             'signature, certificate chain, transparency log and timestamps verified',
-            'SAN https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main matches ^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/heads/main$',
+            'SAN https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main matches ^(?i:https://github\\.com/acme/app)/\\.github/workflows/release\\.yml@refs/heads/main$',
             `issuer is ${GITHUB_ISSUER}`,
             'source repository is https://github.com/acme/app',
             'payload type is application/vnd.in-toto+json',
@@ -138,14 +138,17 @@ describe('verifyBundles', () => {
     });
     const outcome = await verify([{ bundle, location: REFERRER }]);
     const failure =
-      'wrong signer identity: expected SAN matching ^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/heads/main$, ' +
+      'wrong signer identity: expected SAN matching ^(?i:https://github\\.com/acme/app)/\\.github/workflows/release\\.yml@refs/heads/main$, ' +
       'got https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main';
     expect(outcome.verified).toBe(false);
-    expect(outcome.attestations[0]).toMatchObject({ passed: false, failure });
+    expect(outcome.attestations[0]).toMatchObject({ passed: false, failure, code: 'IDENTITY_MISMATCH' });
     expect(outcome.reasons).toEqual([
-      `referrer ${REFERRER.kind === 'referrer' ? REFERRER.manifest : ''} (referrers-api): ${failure}`,
-      'missing required predicate types: https://slsa.dev/provenance/v1',
-      `no attestation for ${IMAGE} passed verification`,
+      {
+        code: 'IDENTITY_MISMATCH',
+        message: `referrer ${REFERRER.kind === 'referrer' ? REFERRER.manifest : ''} (referrers-api): ${failure}`,
+      },
+      { code: 'PREDICATE_TYPE_MISSING', message: 'missing required predicate types: https://slsa.dev/provenance/v1' },
+      { code: 'NO_VALID_ATTESTATION', message: `no attestation for ${IMAGE} passed verification` },
     ]);
   });
 
@@ -182,7 +185,7 @@ describe('verifyBundles', () => {
       verified: false,
       attestations: [],
       missingPredicateTypes: [PREDICATE_TYPES.slsaProvenance, PREDICATE_TYPES.spdx],
-      reasons: [`no attestation found for ${IMAGE}`],
+      reasons: [{ code: 'NO_ATTESTATION', message: `no attestation found for ${IMAGE}` }],
     });
   });
 
@@ -195,7 +198,10 @@ describe('verifyBundles', () => {
     expect(outcome.attestations[0]!.passed).toBe(true);
     expect(outcome.missingPredicateTypes).toEqual([PREDICATE_TYPES.cyclonedx, PREDICATE_TYPES.spdx]);
     expect(outcome.reasons).toEqual([
-      'missing required predicate types: https://cyclonedx.org/bom, https://spdx.dev/Document/v2.3',
+      {
+        code: 'PREDICATE_TYPE_MISSING',
+        message: 'missing required predicate types: https://cyclonedx.org/bom, https://spdx.dev/Document/v2.3',
+      },
     ]);
   });
 
@@ -234,11 +240,17 @@ describe('verifyBundles', () => {
 
     // Without the key there is nothing to trust it by.
     expect(await onlyFailure({ bundle, location: REFERRER })).toBe(
-      `signature verification failed (PUBLIC_KEY_ERROR): no public key given for hint "${hint}"`,
+      `signed with a key (hint ${hint}), and no public key was given to verify it`,
     );
-    // Nor with a different key under its hint.
+    // Another key says so, naming both keys.
     const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
     const strangerPem = stranger.export({ format: 'pem', type: 'spki' }).toString();
+    const strangerHint = keyHint(stranger.export({ format: 'der', type: 'spki' }));
+    expect(await onlyFailure({ bundle, location: REFERRER }, { publicKeys: { [strangerHint]: strangerPem } })).toBe(
+      `signed by another key: the attestation names key ${hint}, the given key is ${strangerHint} ` +
+        '(hints: base64 SHA-256 of each public key)',
+    );
+    // A different key under the bundle's own hint: the signature is what fails.
     expect(await onlyFailure({ bundle, location: REFERRER }, { publicKeys: { [hint]: strangerPem } })).toBe(
       'signature verification failed (SIGNATURE_ERROR): signature verification failed',
     );
@@ -253,7 +265,7 @@ describe('verifyBundles', () => {
       job_workflow_ref: 'acme/app/.github/workflows/release.yml@refs/tags/v1@evil',
     });
     expect(await onlyFailure({ bundle: smuggled, location: REFERRER }, { policy })).toBe(
-      'wrong signer identity: expected SAN matching ^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[^@]*$, ' +
+      'wrong signer identity: expected SAN matching ^(?i:https://github\\.com/acme/app)/\\.github/workflows/release\\.yml@refs/tags/v[^@]*$, ' +
         'got https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1@evil',
     );
   });
@@ -351,7 +363,7 @@ describe('identityMatcher', () => {
     expect(san.test('https://github.com/acme/app/.github/workflows/any.yml@refs/pull/1/merge')).toBe(true);
     expect(san.test('https://github.com/other/app/.github/workflows/release.yml@refs/heads/main')).toBe(false);
     expect(text).toBe(
-      'workflow acme/app/<any workflow>@<any ref> (SAN ^https://github\\.com/acme/app/[^@]+@[^@]+$), issuer https://token.actions.githubusercontent.com',
+      'workflow acme/app/<any workflow>@<any ref> (SAN ^(?i:https://github\\.com/acme/app)/[^@]+@[^@]+$), issuer https://token.actions.githubusercontent.com',
     );
   });
 
