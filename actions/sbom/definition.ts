@@ -1,11 +1,14 @@
-import { existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
+import { writeRecord } from '../../shared/records/record.js';
+import { SBOM_RECORD } from '../../shared/records/sbom.js';
+import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
+import { userFile } from '../../shared/runner/files.js';
 import { boolean, choice, choiceList, list, parsed, text } from '../../shared/runner/inputs.js';
-import { writeRecordFile } from '../../shared/runner/outputs.js';
 import { SLIPWAY_VERSION } from '../../shared/version.js';
 
 // The sbom action: inputs into one typed request; shared/sbom/run.ts describes, attaches and gates.
@@ -13,10 +16,8 @@ import { SLIPWAY_VERSION } from '../../shared/version.js';
 export const sbom = defineAction({
   name: 'sbom',
   inputs: {
-    image: parsed(parsePinnedReference, {
-      required: true,
-      expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…',
-    }),
+    image: parsed(parsePinnedReference, { expected: 'an image pinned by digest, e.g. ghcr.io/acme/api@sha256:…' }),
+    subject: text(),
     formats: choiceList(['cyclonedx', 'spdx'], { default: 'cyclonedx,spdx' }),
     attach: boolean({ default: 'true' }),
     'fail-on': choice(['none', 'low', 'medium', 'high', 'critical'], { default: 'high' }),
@@ -33,13 +34,13 @@ export const sbom = defineAction({
 
   async main({ inputs, outputs, summary, logger, secrets, env, workspace, recordDirectory }) {
     const at = (path: string) => (isAbsolute(path) ? path : resolve(workspace, path));
-    const file = (input: 'exceptions' | 'vex', path: string) => {
-      if (!existsSync(at(path)))
-        throw new ConfigurationError(input, path, 'a file in the workspace', `${at(path)} does not exist`);
-      return at(path);
-    };
-    const image = inputs.image;
-    // Checked before anything is imported or read: both or neither.
+    const file = (input: 'exceptions' | 'vex', path: string) =>
+      userFile(input, path, workspace, input === 'vex' ? 'an OpenVEX document (JSON)' : 'an exceptions file (YAML)');
+    requireImageOrSubject(inputs.image, inputs.subject);
+    const outputDir = inputs['output-dir']
+      ? outputDirectory('output-dir', inputs['output-dir'], at(inputs['output-dir']))
+      : join(recordDirectory, 'sbom');
+    const image = inputs.image ?? (await readSubjectInput('subject', inputs.subject!, workspace)).reference;
     const login = loginFromInputs(inputs.username, inputs.password, image);
     const { runSbom, UNDECIDED_EXIT_CODE } = await import('../../shared/sbom/run.js');
     const record = await runSbom(
@@ -53,14 +54,14 @@ export const sbom = defineAction({
         vexFiles: inputs.vex.map((path) => file('vex', path)),
         ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
         osvUrl: inputs['osv-url'],
-        outputDir: inputs['output-dir'] ? at(inputs['output-dir']) : join(recordDirectory, 'sbom'),
+        outputDir,
         ...(login ? { credentials: login } : {}),
       },
       { env, logger, secrets, workspace, summary, now: () => new Date(), toolVersion: SLIPWAY_VERSION },
     );
     outputs.json('files', record.sboms);
     outputs.set('decision', record.decision);
-    outputs.set('record', writeRecordFile(recordDirectory, 'sbom.json', record, secrets));
+    outputs.set('record', writeRecord(recordDirectory, SBOM_RECORD, record, secrets));
 
     // Outputs first, so a failing gate still hands over the SBOMs and the record.
     const reasons = record.platforms.flatMap((p) => p.gate.reasons.map((reason) => `${p.platform}: ${reason}`));
@@ -87,3 +88,28 @@ export const sbom = defineAction({
     }
   },
 });
+
+/**
+ * Creates the directory an input names, before any work: a path that is a file, or runs through one, is the
+ * user's mistake and is named as such, not reported later as an EEXIST from deep inside the SBOM writer.
+ */
+function outputDirectory(input: string, given: string, path: string): string {
+  try {
+    mkdirSync(path, { recursive: true });
+    return path;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const detail =
+      code === 'EEXIST'
+        ? `${path} is a file, not a directory`
+        : code === 'ENOTDIR'
+          ? `a part of ${path} is a file, not a directory`
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? `${path} cannot be created (${code})`
+            : undefined;
+    if (detail === undefined) throw error;
+    const wrapped = new ConfigurationError(input, given, 'a directory, created if missing', detail);
+    wrapped.cause = error;
+    throw wrapped;
+  }
+}

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistryClient } from '../oci/login.js';
@@ -6,21 +5,16 @@ import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
 import { SlipwayError } from '../runner/errors.js';
+import { readUserText, type UserFile } from '../runner/files.js';
 import type { Runtime } from '../runner/runtime.js';
 import { markdownTable } from '../runner/summary.js';
 import { sourceDateEpoch } from '../time.js';
+import { type Exception, parseExceptions } from '../vuln/exceptions.js';
+import type { Finding } from '../vuln/finding.js';
+import { type FailOn, type GateResult, gate } from '../vuln/gate.js';
+import { parseVex, type VexStatement } from '../vuln/openvex.js';
 import { OsvClient } from '../vuln/osv.js';
-import {
-  type Exception,
-  type FailOn,
-  type Finding,
-  type GateResult,
-  gate,
-  parseExceptions,
-  parseVex,
-  scan,
-  type VexStatement,
-} from '../vuln/policy.js';
+import { scan } from '../vuln/scan.js';
 import { attachSboms, describeImage, type SbomFile, type SbomFormat, writeSbomFiles } from './sbom.js';
 import type { PlatformInventory } from './types.js';
 
@@ -35,8 +29,9 @@ export interface SbomRequest {
   attach: boolean;
   failOn: FailOn;
   onlyFixed: boolean;
-  exceptionsFile?: string;
-  vexFiles: string[];
+  /** Files the user named (read through shared/runner/files.ts, so errors name the input and the line). */
+  exceptionsFile?: UserFile;
+  vexFiles: UserFile[];
   baseline?: ImageReference & { digest: Digest };
   osvUrl: string;
   outputDir: string;
@@ -71,9 +66,11 @@ export async function runSbom(request: SbomRequest, runtime: SbomRuntime): Promi
   const { logger, env } = runtime;
   // Policy files are read first: a malformed exception must fail before anything is pushed.
   const exceptions: Exception[] = request.exceptionsFile
-    ? parseExceptions(readFileSync(request.exceptionsFile, 'utf8'), request.exceptionsFile)
+    ? parseExceptions(readUserText(request.exceptionsFile, 'an exceptions file (YAML)'), request.exceptionsFile.path)
     : [];
-  const vex: VexStatement[] = request.vexFiles.flatMap((file) => parseVex(readFileSync(file, 'utf8'), file));
+  const vex: VexStatement[] = request.vexFiles.flatMap((file) =>
+    parseVex(readUserText(file, 'an OpenVEX document (JSON)'), file.path),
+  );
 
   const client = createRegistryClient({
     login: request.credentials,
@@ -142,8 +139,8 @@ export async function runSbom(request: SbomRequest, runtime: SbomRuntime): Promi
     policy: {
       failOn: request.failOn,
       onlyFixed: request.onlyFixed,
-      ...(request.exceptionsFile ? { exceptions: request.exceptionsFile } : {}),
-      vex: request.vexFiles,
+      ...(request.exceptionsFile ? { exceptions: request.exceptionsFile.path } : {}),
+      vex: request.vexFiles.map((file) => file.path),
       ...(request.baseline
         ? {
             baseline: `${request.baseline.kind === 'registry' ? `${request.baseline.registry}/${request.baseline.repository}` : request.baseline.path}@${request.baseline.digest}`,
