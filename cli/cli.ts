@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { reportFailure } from '../shared/runner/action.js';
 import { ConfigurationError, SlipwayError } from '../shared/runner/errors.js';
 import { consoleLogger, type Logger } from '../shared/runner/logger.js';
-import { SecretRegistry } from '../shared/runner/secrets.js';
-import { ACTION_COMMANDS, runActionCommand } from './actions.js';
+import { refuseSecrets, SecretRegistry } from '../shared/runner/secrets.js';
+import type { ActionDocs } from './action-docs.js';
+import { actionDocs, actionHelp, loadAction, runActionCommand, wrap } from './actions.js';
 
 // `slipway <command> [options]`: the same shared/ code the actions run, for a person at a terminal.
 // Results go to stdout as JSON (so they can be piped to jq or into another command); progress and
-// errors go to stderr. Exit codes: 0 done, 1 failed, 2 a usage or input mistake.
+// errors go to stderr. Exit codes: 0 done, 1 failed, 2 a usage or input mistake; an action's own distinct codes
+// (3, a gate that could not decide) pass through as the action exits with them on the runner.
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -72,25 +74,45 @@ function usage(name: string, command: Command): string {
   return ['slipway', name, ...command.positionals.map((p) => `<${p}>`), ...options].join(' ');
 }
 
-export function helpText(): string {
-  const usages = [
-    ...Object.entries(ACTION_COMMANDS).map(
-      ([name, action]) => [`slipway ${name} --<input> VALUE …`, action.summary] as const,
-    ),
-    ...Object.entries(COMMANDS).map(([name, command]) => [usage(name, command), command.summary] as const),
-  ];
+function commandHelp(name: string, command: Command): string {
+  const options = Object.entries(command.options).map(([option, spec]) => `  --${option}  ${spec.description}`);
+  return [
+    `Usage: ${usage(name, command)}`,
+    '',
+    command.summary,
+    ...(options.length ? ['', 'Options:', ...options] : []),
+    '',
+  ].join('\n');
+}
+
+export function helpText(actions: ActionDocs): string {
+  const names = Object.keys(actions);
+  const nameWidth = Math.max(0, ...names.map((name) => name.length));
+  const usages = Object.entries(COMMANDS).map(([name, command]) => [usage(name, command), command.summary] as const);
   const width = Math.max(...usages.map(([text]) => text.length));
   return [
     'slipway: build once, sign, verify and promote container images by digest.',
     '',
+    'Actions, each run as `slipway <action> --<input> VALUE …` with its action.yml inputs as flags:',
+    ...names.flatMap((name) =>
+      wrap(firstSentence(actions[name]!.description), ' '.repeat(nameWidth + 4), `  ${name.padEnd(nameWidth)}  `),
+    ),
+    '',
     'Commands:',
     ...usages.map(([text, summary]) => `  ${text.padEnd(width)}  ${summary}`),
     '',
-    'An action command takes its action.yml inputs as flags; a repeated flag adds a line to a list input.',
-    'Registry credentials come from docker config.json (DOCKER_CONFIG) and its credential helpers,',
-    'or the containers auth file (REGISTRY_AUTH_FILE). Add --verbose for debug logs.',
+    '`slipway <action> --help` describes each input, its default and whether it is required; a repeated',
+    'flag adds a line to a list input. Registry credentials come from docker config.json (DOCKER_CONFIG)',
+    'and its credential helpers, or the containers auth file (REGISTRY_AUTH_FILE). Add --verbose for',
+    'debug logs.',
     '',
   ].join('\n');
+}
+
+/** An action's description up to its first colon or full stop: the command list keeps to a line or two each. */
+function firstSentence(text: string): string {
+  const end = text.search(/[:.](\s|$)/);
+  return end === -1 ? text : `${text.slice(0, end)}.`;
 }
 
 export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
@@ -102,39 +124,52 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
     ...io,
   };
   const [name, ...rest] = argv;
+  const actions = await actionDocs();
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    full.stdout(helpText());
+    full.stdout(helpText(actions));
     return name === undefined ? 2 : 0;
   }
   const secrets = new SecretRegistry();
   const logger = consoleLogger(secrets, { verbose: rest.includes('--verbose'), write: full.stderr });
-  const command = COMMANDS[name];
-  const action = ACTION_COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
   if (!command && !action) {
-    const known = [...Object.keys(ACTION_COMMANDS), ...Object.keys(COMMANDS)].join(', ');
+    const known = [...Object.keys(actions), ...Object.keys(COMMANDS)].join(', ');
     logger.error(`Unknown command ${JSON.stringify(name)}; expected one of ${known}.`);
     return 2;
   }
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
   try {
     if (action) {
-      const outputs = await runActionCommand(
-        name,
+      const definition = await loadAction(name);
+      if (wantsHelp) {
+        full.stdout(actionHelp(name, definition, action));
+        return 0;
+      }
+      await runActionCommand(
+        definition,
         rest.filter((a) => a !== '--verbose'),
         full,
         logger,
         secrets,
+        (outputs) => full.stdout(`${JSON.stringify(outputs, null, 2)}\n`),
       );
-      full.stdout(`${JSON.stringify(outputs, null, 2)}\n`);
       return 0;
     }
     if (!command) return 2;
+    if (wantsHelp) {
+      full.stdout(commandHelp(name, command));
+      return 0;
+    }
     const parsed = parseCommandArgs(
       rest.filter((a) => a !== '--verbose'),
       command,
       usage(name, command),
     );
     const result = await command.run({ ...parsed, io: full, logger, secrets });
-    full.stdout(`${secrets.redact(JSON.stringify(result, null, 2))}\n`);
+    // A result is read by programs, as an action's outputs are: never masked, refused if it holds a secret.
+    refuseSecrets(secrets, 'The result', result);
+    full.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (error) {
     reportFailure(error, logger);

@@ -4,8 +4,8 @@ import { SlipwayError } from './errors.js';
 import { type InputSpec, type InputValues, inputVariableName, readInputs } from './inputs.js';
 import { type Logger, runnerLogger } from './logger.js';
 import { type OutputSink, runnerOutputs } from './outputs.js';
-import { type Env, formatWorkflowCommand } from './protocol.js';
-import { SecretRegistry } from './secrets.js';
+import { appendToCommandFile, type Env, formatWorkflowCommand } from './protocol.js';
+import { SecretRegistry, secretInputRegistrar } from './secrets.js';
 import { mapStackTrace } from './stack.js';
 import { POST_PHASE_MARKER, runnerState, type StateStore } from './state.js';
 import { StepSummary } from './summary.js';
@@ -68,7 +68,7 @@ export async function runAction<S extends InputSpec, O extends string>(
     const inputs = readInputs(
       definition.inputs,
       (name) => env[inputVariableName(name)],
-      (value) => secrets.add(value),
+      secretInputRegistrar(secrets, (message) => logger.warning(message)),
     );
     const context: ActionContext<S, O> = {
       inputs,
@@ -81,6 +81,8 @@ export async function runAction<S extends InputSpec, O extends string>(
       workspace: env.GITHUB_WORKSPACE || process.cwd(),
       recordDirectory: recordDirectoryFor(env, definition.name),
     };
+    // A file command the step cannot write fails it now, before anything is pushed or signed, rather than after.
+    if (definition.outputs.length > 0) appendToCommandFile(env, 'GITHUB_OUTPUT', '');
     if (isPost) {
       await definition.post?.(context);
     } else {

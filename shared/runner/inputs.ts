@@ -25,21 +25,27 @@ export function inputVariableName(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+/** A whole value that is a GitHub Actions expression, left as its own text. */
+const UNEVALUATED_EXPRESSION = /^\$\{\{[\s\S]*\}\}$/;
+
 /**
  * Reads every input of a spec. `lookup` returns the raw value of an input by its action.yml name
- * (from INPUT_* on the runner, from flags in the CLI); `onSecret` is told each secret value before
- * anything else can see it.
+ * (from INPUT_* on the runner, from flags in the CLI); `onSecret` is told each secret value, with its input's
+ * name, before anything else can see it.
  */
 export function readInputs<S extends InputSpec>(
   spec: S,
   lookup: (name: string) => string | undefined,
-  onSecret: (value: string) => void = () => {},
+  onSecret: (value: string, input: string) => void = () => {},
 ): InputValues<S> {
   const values: Record<string, unknown> = {};
   for (const [name, input] of Object.entries(spec)) {
     let raw = (lookup(name) ?? '').trim();
     if (raw === '' && input.default !== undefined) raw = input.default;
-    if (input.secret && raw !== '') onSecret(raw);
+    // Only the runner evaluates `${{ … }}`: one that arrives as text (the CLI or a harness reading action.yml's
+    // default, e.g. github-token's `${{ github.token }}`) was never evaluated, and is no value: never masked, never used.
+    if (UNEVALUATED_EXPRESSION.test(raw)) raw = '';
+    if (input.secret && raw !== '') onSecret(raw, name);
     if (raw === '' && input.required) {
       throw new ConfigurationError(name, '', input.expected, 'it is required');
     }

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendKeyValueCommand, type Env } from './protocol.js';
-import type { SecretRegistry } from './secrets.js';
+import { refuseSecrets, type SecretRegistry } from './secrets.js';
 
-// Outputs an action declares. Values pass through the secret registry: a secret must never become an
-// output, where the runner would drop it with only a warning and a later step would miss it silently.
+// Outputs an action declares. A secret must never become an output: the runner would drop a job output holding
+// one with only a warning, and a masked value (`ghcr.io/***/api`) would be a wrong one that a later step uses.
+// So an output or record that would contain a secret is an error naming it, and values are never altered.
 
 export interface OutputSink<N extends string = string> {
   set(name: N, value: string | number | boolean): void;
@@ -14,9 +15,11 @@ export interface OutputSink<N extends string = string> {
 
 /** Writes to GITHUB_OUTPUT as the runner reads it. */
 export function runnerOutputs<N extends string>(env: Env, secrets: SecretRegistry): OutputSink<N> {
-  const set = (name: N, value: string | number | boolean) =>
-    appendKeyValueCommand(env, 'GITHUB_OUTPUT', name, secrets.redact(String(value)));
-  return { set, json: (name, value) => set(name, JSON.stringify(value)) };
+  const set = (name: N, value: string | number | boolean) => {
+    refuseSecrets(secrets, `Output '${name}'`, String(value));
+    appendKeyValueCommand(env, 'GITHUB_OUTPUT', name, String(value));
+  };
+  return { set, json: (name, value) => set(name, jsonOutput(name, value, secrets)) };
 }
 
 /** Collects outputs in memory; the CLI prints them as one JSON object. */
@@ -25,9 +28,16 @@ export function memoryOutputs<N extends string>(
 ): OutputSink<N> & { values: Record<string, string> } {
   const values: Record<string, string> = {};
   const set = (name: N, value: string | number | boolean) => {
-    values[name] = secrets.redact(String(value));
+    refuseSecrets(secrets, `Output '${name}'`, String(value));
+    values[name] = String(value);
   };
-  return { values, set, json: (name, value) => set(name, JSON.stringify(value)) };
+  return { values, set, json: (name, value) => set(name, jsonOutput(name, value, secrets)) };
+}
+
+/** A JSON output's text, once every string in it is known to hold no secret. */
+function jsonOutput(name: string, value: unknown, secrets: SecretRegistry): string {
+  refuseSecrets(secrets, `Output '${name}'`, value);
+  return JSON.stringify(value);
 }
 
 /**
@@ -35,8 +45,10 @@ export function memoryOutputs<N extends string>(
  * files because inputs are environment variables (E2BIG past ~128 KiB) and job outputs stop at 1 MB.
  */
 export function writeRecordFile(directory: string, fileName: string, record: unknown, secrets: SecretRegistry): string {
+  refuseSecrets(secrets, `The record ${fileName}`, record);
+  const text = JSON.stringify(record, null, 2);
   mkdirSync(directory, { recursive: true });
   const path = join(directory, fileName);
-  writeFileSync(path, `${secrets.redact(JSON.stringify(record, null, 2))}\n`, 'utf8');
+  writeFileSync(path, `${text}\n`, 'utf8');
   return path;
 }

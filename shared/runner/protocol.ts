@@ -32,7 +32,7 @@ export function formatWorkflowCommand(
   return `::${name}${props ? ` ${props}` : ''}::${escapeCommandData(message)}`;
 }
 
-/** The file-command variables and what each is for, so errors can say which one was missing. */
+/** The file-command variables, so errors can say which one was missing or unwritable. */
 export type FileCommand = 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_ENV' | 'GITHUB_STEP_SUMMARY';
 
 /** Appends `key<<delimiter\nvalue\ndelimiter\n` to the file the runner named in `variable`. */
@@ -45,8 +45,44 @@ export function appendKeyValueCommand(env: Env, variable: FileCommand, key: stri
   if (key.includes('\n') || key.includes('\r') || key.includes('=') || key === '') {
     throw new SlipwayError(`Refusing to write ${JSON.stringify(key)} to ${variable}: not a valid name.`);
   }
-  appendFileSync(commandFile(env, variable), `${key}<<${delimiter}\n${value}\n${delimiter}\n`, 'utf8');
+  appendToCommandFile(env, variable, `${key}<<${delimiter}\n${value}\n${delimiter}\n`);
 }
+
+/**
+ * Appends text to the file the runner named in `variable`. The runner creates these files before the step
+ * starts, so a failure here means the variable was set by hand (or the runner's temp directory went away):
+ * the error names the variable, the path and what is wrong with it, not a bare ENOENT.
+ */
+export function appendToCommandFile(env: Env, variable: FileCommand, text: string): void {
+  const path = commandFile(env, variable);
+  try {
+    appendFileSync(path, text, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = code === undefined ? undefined : FILE_PROBLEMS[code];
+    if (problem === undefined) throw error;
+    const wrapped = new SlipwayError(
+      `${variable} names ${JSON.stringify(path)}, which cannot be written: ${problem} (${code}). The runner sets ` +
+        `${variable} to a file it created for this step; outside the runner, point it at a writable file, or use ` +
+        'the slipway CLI.',
+    );
+    wrapped.cause = error;
+    throw wrapped;
+  }
+}
+
+/** What each file-system error means for a file the runner should have created. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  ENAMETOOLONG: 'the path is too long',
+};
 
 export function commandFile(env: Env, variable: FileCommand): string {
   const path = env[variable];

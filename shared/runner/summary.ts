@@ -1,5 +1,4 @@
-import { appendFileSync } from 'node:fs';
-import type { Env } from './protocol.js';
+import { appendToCommandFile, type Env } from './protocol.js';
 import type { SecretRegistry } from './secrets.js';
 
 // The step summary: markdown gathered while the action runs and written once at the end, so a failing
@@ -37,9 +36,8 @@ export class StepSummary {
 
   /** Appends to GITHUB_STEP_SUMMARY; does nothing outside the runner or when empty. */
   writeToRunner(env: Env, secrets: SecretRegistry): void {
-    const path = env.GITHUB_STEP_SUMMARY;
-    if (!path || this.isEmpty) return;
-    appendFileSync(path, this.render(secrets), 'utf8');
+    if (!env.GITHUB_STEP_SUMMARY || this.isEmpty) return;
+    appendToCommandFile(env, 'GITHUB_STEP_SUMMARY', this.render(secrets));
   }
 }
 

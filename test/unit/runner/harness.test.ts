@@ -62,6 +62,47 @@ describe('a built action run the way the runner runs it', () => {
     expect(main.stdout).toContain('greeting with token ***');
   });
 
+  it('refuses an output that would contain a secret, naming the output and the input, never masking it', async () => {
+    const token = 'acme-s3cr3t';
+    const { main } = await runActionYml(actionYml, { inputs: { greeting: `ghcr.io/${token}/api`, token } });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toEqual([
+      "Output 'message' would contain the value of the secret input 'token'; refusing to write it, since a masked " +
+        'value would be a wrong one: use a secret that is not part of what it holds (an image name, a tag, a path).',
+    ]);
+    expect(main.outputs).toEqual({});
+    expect(main.stdout).not.toMatch(/a bug in Slipway/);
+  });
+
+  it('warns about a secret too short to mask, and leaves outputs that contain it by chance alone', async () => {
+    const { main } = await runActionYml(actionYml, { inputs: { greeting: 'abc def', token: 'abc' } });
+    expect(main.exitCode).toBe(0);
+    expect(main.masks).toEqual([]);
+    expect(main.outputs.message).toBe('abc def\nsecond line');
+    const warnings = main.commands.filter((c) => c.command === 'warning').map((c) => c.message);
+    expect(warnings).toEqual([
+      "Input 'token' is a secret shorter than 4 characters: too short to mask without hiding ordinary text, so " +
+        'Slipway does not mask it. Use a longer secret.',
+    ]);
+  });
+
+  it('names a file-command variable whose file cannot be written, and does nothing before checking it', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'slipway-probe-')), 'gone');
+    const { main } = await runActionYml(actionYml, {
+      inputs: { greeting: 'hi' },
+      env: { GITHUB_OUTPUT: join(missing, 'output'), GITHUB_STEP_SUMMARY: join(missing, 'summary') },
+    });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toEqual([
+      `GITHUB_OUTPUT names ${JSON.stringify(join(missing, 'output'))}, which cannot be written: its directory does ` +
+        'not exist (ENOENT). The runner sets GITHUB_OUTPUT to a file it created for this step; outside the runner, ' +
+        'point it at a writable file, or use the slipway CLI.',
+    ]);
+    // main() never ran: nothing was logged by it.
+    expect(main.stdout).not.toContain('greeting with token');
+    expect(main.stdout).not.toMatch(/a bug in Slipway/);
+  });
+
   it('fails with one clear error naming the input, the value and the expected form', async () => {
     const cases: [Record<string, string>, string][] = [
       [{}, "Input 'greeting' is empty: it is required; expected text."],
