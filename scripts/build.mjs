@@ -13,10 +13,13 @@
 // Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
 
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+// Node strips this module's types; it imports nothing from the rest of the project.
+import { readActionDocs } from '../cli/action-docs.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -86,14 +89,74 @@ export async function build({ outdir = join(root, 'dist'), format = 'esm', entri
     metafile: true,
     logLevel: 'warning',
     banner: format === 'esm' ? { js: ESM_REQUIRE_BANNER } : {},
-    define: { __SLIPWAY_VERSION__: JSON.stringify(await packageVersion()) },
+    define: {
+      __SLIPWAY_VERSION__: JSON.stringify(await packageVersion()),
+      // The CLI's help text, from every action.yml (cli/action-docs.ts). A string, parsed where it is used: esbuild
+      // would hoist an object into the runtime chunk that every entry loads.
+      __SLIPWAY_ACTIONS__: JSON.stringify(JSON.stringify(readActionDocs(join(root, 'actions')))),
+    },
     // The CycloneDX library's optional plug-ins, which it loads only on demand: XML (Slipway writes JSON only)
     // and schema validation through ajv (done by the tests, never by the product; ~170 KB parsed at every start).
-    external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+    external: ['xmlbuilder2', 'libxmljs2'],
+    plugins: [cycloneDxAjvExternal, dynamicImportNamedExports],
   });
   await writeFile(join(outdir, 'licenses.txt'), await licenses(result.metafile));
   return result.metafile;
 }
+
+/**
+ * ajv is bundled for Slipway's own use (records are checked against schemas/ when read, in a chunk loaded only
+ * then), but stays external where the CycloneDX library's optional validator plug-in asks for it, as before.
+ */
+const cycloneDxAjvExternal = {
+  name: 'cyclonedx-ajv-external',
+  setup(build) {
+    build.onResolve({ filter: /^ajv(-formats(-draft2019)?)?(\/|$)/ }, (args) =>
+      /[\\/]node_modules[\\/]@cyclonedx[\\/]/.test(args.importer) ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
+
+/**
+ * A package Slipway's own code loads with import() keeps its named exports in dist/. Node's import() of a CommonJS
+ * package gives the names of its module.exports (`const { getTrustedRoot } = await import('@sigstore/tuf')`
+ * works from source), but esbuild's split ESM output gives such a chunk only `export default`, so the same line
+ * yields undefined from dist/ ("t is not a function"). Each such import goes through a small ESM module that
+ * re-exports by name what Node's own import() of the package exports. Packages that are ESM already, and imports
+ * inside dependencies, are left as they are.
+ */
+const dynamicImportNamedExports = {
+  name: 'dynamic-import-named-exports',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
+      if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      let resolved;
+      try {
+        resolved = createRequire(args.importer).resolve(args.path);
+      } catch {
+        return undefined; // No CommonJS entry: an ESM-only package, which esbuild bundles with its names.
+      }
+      return { path: args.path, namespace: 'named-exports', pluginData: { resolved, resolveDir: args.resolveDir } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'named-exports' }, async (args) => {
+      const exported = await import(pathToFileURL(args.pluginData.resolved).href);
+      const names = Object.keys(exported).filter(
+        (name) => name !== 'default' && name !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(name),
+      );
+      const specifier = JSON.stringify(args.path);
+      return {
+        contents: [
+          `import * as namespace from ${specifier};`,
+          'export default namespace.default;',
+          names.length ? `export const { ${names.join(', ')} } = namespace;` : '',
+        ].join('\n'),
+        resolveDir: args.pluginData.resolveDir,
+        loader: 'js',
+      };
+    });
+  },
+};
 
 async function packageVersion() {
   return JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version;

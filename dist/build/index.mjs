@@ -4,5 +4,5 @@ import { fileURLToPath as __slipwayFileURLToPath } from 'node:url';
 const require = __slipwayCreateRequire(import.meta.url);
 const __filename = __slipwayFileURLToPath(import.meta.url);
 const __dirname = __slipwayDirname(__filename);
-import{a as i}from"../chunks/chunk-7K7VVYDH.mjs";import"../chunks/chunk-GP7UNGF5.mjs";import"../chunks/chunk-YNUYU2AI.mjs";import{m as o}from"../chunks/chunk-63SPGKZ7.mjs";import"../chunks/chunk-QWDVHGGL.mjs";import"../chunks/chunk-IGGAYTMR.mjs";import"../chunks/chunk-QJ2A4VD2.mjs";import"../chunks/chunk-52TPV42D.mjs";import"../chunks/chunk-CPS274D3.mjs";import"../chunks/chunk-U4CD6YIO.mjs";o(i);
+import{a as i}from"../chunks/chunk-A2NRI5DX.mjs";import"../chunks/chunk-DSYV3G5K.mjs";import"../chunks/chunk-VTSRXYSW.mjs";import"../chunks/chunk-ZOXH5SO6.mjs";import"../chunks/chunk-U5NMGSK3.mjs";import{p as o}from"../chunks/chunk-UBEZB7I6.mjs";import"../chunks/chunk-REJRETA6.mjs";import"../chunks/chunk-4INDE7AB.mjs";import"../chunks/chunk-INLW72HY.mjs";import"../chunks/chunk-FFJOZKTY.mjs";import"../chunks/chunk-LN5BQLAK.mjs";import"../chunks/chunk-G7XAKCW6.mjs";o(i);
 //# sourceMappingURL=index.mjs.map

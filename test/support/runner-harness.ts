@@ -51,6 +51,11 @@ export interface RunOptions {
   /** STATE_* values for a post phase run on its own. */
   state?: Record<string, string>;
   timeoutMs?: number;
+  /**
+   * A command the node process runs under, as argv: `['unshare', '-n']` runs the entry in a network namespace
+   * with no route out, as an air-gapped runner would.
+   */
+  wrap?: string[];
 }
 
 export interface ActionMetadata {
@@ -154,7 +159,8 @@ export async function runEntry(entryPath: string, options: RunOptions = {}): Pro
   for (const [name, value] of Object.entries(options.inputs ?? {})) env[runnerInputVariable(name)] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
 
-  const child = spawn(process.execPath, [entryPath], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = [...(options.wrap ?? []), process.execPath, entryPath];
+  const child = spawn(command!, args, { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
