@@ -81,15 +81,33 @@ export function normalizePythonName(name: string): string {
 }
 
 export function pythonPackages(results: readonly ReadResult<PythonMetadata>[]): Package[] {
-  return results.map((result) => {
-    const { name, version, licenses } = result.value;
-    return {
-      ecosystem: 'pypi',
-      name,
-      version,
-      purl: new PackageURL('pypi', undefined, normalizePythonName(name), version, undefined, undefined).toString(),
-      licenses,
-      location: locationOf(result),
-    };
-  });
+  // One directory can hold the same distribution twice: Debian's python3-cryptography ships both a
+  // .dist-info and an .egg-info. pip lists it once (one distribution per name on each path entry), so the
+  // SBOM does too, keeping the .dist-info, which is what pip reads first.
+  const chosen = new Map<string, ReadResult<PythonMetadata>>();
+  const ranked = [...results].sort((a, b) => Number(!DIST_INFO.test(a.path)) - Number(!DIST_INFO.test(b.path)));
+  for (const result of ranked) {
+    const key = `${packagesDirectoryOf(result.path)}\0${normalizePythonName(result.value.name)}`;
+    if (!chosen.has(key)) chosen.set(key, result);
+  }
+  const kept = new Set(chosen.values());
+  return results
+    .filter((result) => kept.has(result))
+    .map((result) => {
+      const { name, version, licenses } = result.value;
+      return {
+        ecosystem: 'pypi',
+        name,
+        version,
+        purl: new PackageURL('pypi', undefined, normalizePythonName(name), version, undefined, undefined).toString(),
+        licenses,
+        location: locationOf(result),
+      };
+    });
+}
+
+/** The site- or dist-packages directory a metadata file sits in. */
+function packagesDirectoryOf(path: string): string {
+  const match = /^(.*?(?:site|dist)-packages)\//.exec(path);
+  return match?.[1] ?? path;
 }

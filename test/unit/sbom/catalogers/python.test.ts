@@ -1,31 +1,43 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizePythonName, pythonPackages, pythonReader } from '../../../../shared/sbom/catalogers/python.js';
 import { fileHeader, readFileWith, readTreeWith } from './read-helpers.js';
 
-function python(args: string[]): string {
-  return execFileSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+// The interpreter on PATH and Debian's own, when they differ: Debian's dist-packages is where a
+// distribution can sit twice (python3-cryptography ships a .dist-info and an .egg-info).
+const interpreters = [...new Set(['python3', ...(existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : [])])];
+
+function python(args: string[], interpreter = 'python3'): string {
+  return execFileSync(interpreter, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 describe('python', () => {
-  it('finds exactly what pip list reports for this machine’s site-packages', async () => {
-    const sitePackages = JSON.parse(
-      python(['-c', 'import json, site; print(json.dumps(site.getsitepackages()))']),
-    ) as string[];
-    const results = [];
-    for (const dir of sitePackages) {
-      // The image root is /, so paths are the absolute path without its leading slash.
-      results.push(...(await readTreeWith(pythonReader, '/', dir.slice(1)).catch(() => [])));
-    }
-    const packages = pythonPackages(results);
-    const listed = JSON.parse(python(['-m', 'pip', 'list', '--format', 'json'])) as { name: string; version: string }[];
-    const expected = listed.map((p) => `${normalizePythonName(p.name)}@${p.version}`).sort();
-    const actual = packages.map((p) => `${normalizePythonName(p.name)}@${p.version}`).sort();
-    expect(expected.length).toBeGreaterThan(5);
-    expect(actual).toEqual(expected);
-    const pip = packages.find((p) => p.name === 'pip');
-    expect(pip?.purl).toBe(`pkg:pypi/pip@${pip?.version}`);
-  }, 60_000);
+  it.each(interpreters)(
+    'finds exactly what pip list reports for the site-packages of %s',
+    async (interpreter) => {
+      const sitePackages = JSON.parse(
+        python(['-c', 'import json, site; print(json.dumps(site.getsitepackages()))'], interpreter),
+      ) as string[];
+      const results = [];
+      for (const dir of sitePackages) {
+        // The image root is /, so paths are the absolute path without its leading slash.
+        results.push(...(await readTreeWith(pythonReader, '/', dir.slice(1)).catch(() => [])));
+      }
+      const packages = pythonPackages(results);
+      const listed = JSON.parse(python(['-m', 'pip', 'list', '--format', 'json'], interpreter)) as {
+        name: string;
+        version: string;
+      }[];
+      const expected = listed.map((p) => `${normalizePythonName(p.name)}@${p.version}`).sort();
+      const actual = packages.map((p) => `${normalizePythonName(p.name)}@${p.version}`).sort();
+      expect(expected.length).toBeGreaterThan(5);
+      expect(actual).toEqual(expected);
+      const pip = packages.find((p) => p.name === 'pip');
+      expect(pip?.purl).toBe(`pkg:pypi/pip@${pip?.version}`);
+    },
+    60_000,
+  );
 
   it('wants METADATA and PKG-INFO in site-packages or dist-packages only', () => {
     const header = fileHeader(100);
@@ -79,5 +91,20 @@ describe('python', () => {
 
   it('normalises names as PEP 503 does', () => {
     expect(normalizePythonName('Foo__Bar.baz-Qux')).toBe('foo-bar-baz-qux');
+  });
+
+  it('lists a distribution once when its directory holds both a .dist-info and an .egg-info', () => {
+    const value = { name: 'cryptography', version: '38.0.4', licenses: [] };
+    const packages = pythonPackages([
+      { path: 'usr/lib/python3/dist-packages/cryptography.egg-info/PKG-INFO', value, layer: 0 },
+      { path: 'usr/lib/python3/dist-packages/cryptography-38.0.4.dist-info/METADATA', value, layer: 0 },
+      { path: 'usr/local/lib/python3.11/site-packages/cryptography-38.0.4.dist-info/METADATA', value, layer: 1 },
+    ]);
+    expect(packages.map((p) => p.location)).toEqual([
+      expect.objectContaining({ path: 'usr/lib/python3/dist-packages/cryptography-38.0.4.dist-info/METADATA' }),
+      expect.objectContaining({
+        path: 'usr/local/lib/python3.11/site-packages/cryptography-38.0.4.dist-info/METADATA',
+      }),
+    ]);
   });
 });
