@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
+import { ConfigurationError, SlipwayError } from '../shared/core/errors.js';
+import { consoleLogger, type Logger } from '../shared/core/logger.js';
+import { refuseSecrets, SecretRegistry } from '../shared/core/secrets.js';
 import { reportFailure } from '../shared/runner/action.js';
-import { ConfigurationError, SlipwayError } from '../shared/runner/errors.js';
-import { consoleLogger, type Logger } from '../shared/runner/logger.js';
-import { refuseSecrets, SecretRegistry } from '../shared/runner/secrets.js';
 import type { ActionDocs } from './action-docs.js';
 import { actionDocs, actionHelp, loadAction, runActionCommand, wrap } from './actions.js';
 

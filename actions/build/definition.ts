@@ -9,14 +9,14 @@ import {
   parseSecret,
 } from '../../shared/build/options.js';
 import { parseFlavor, parseTagRules } from '../../shared/build/tags.js';
+import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/core/errors.js';
+import { userFile } from '../../shared/core/files.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePlatform } from '../../shared/oci/manifest.js';
 import { parseImageReference, requireDigest, requireRepositoryOnly } from '../../shared/oci/reference.js';
 import { BUILD_RECORD } from '../../shared/records/build.js';
 import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/runner/errors.js';
-import { userFile } from '../../shared/runner/files.js';
 import { boolean, choice, list, parsed, text } from '../../shared/runner/inputs.js';
 
 // The build action: inputs into one typed request, shared/build does the rest. Everything heavier than

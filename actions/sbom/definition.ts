@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigurationError, SlipwayError } from '../../shared/core/errors.js';
+import { userFile } from '../../shared/core/files.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { writeRecord } from '../../shared/records/record.js';
 import { SBOM_RECORD } from '../../shared/records/sbom.js';
 import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
-import { userFile } from '../../shared/runner/files.js';
 import { boolean, choice, choiceList, list, parsed, text } from '../../shared/runner/inputs.js';
 import { SLIPWAY_VERSION } from '../../shared/version.js';
 

@@ -1,4 +1,6 @@
 import type { SbomFileRequest } from '../../shared/attest/run-sign.js';
+import { ConfigurationError } from '../../shared/core/errors.js';
+import { fileError, readUserJson, type UserFile, userFile } from '../../shared/core/files.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { ATTESTATIONS_RECORD } from '../../shared/records/attestations.js';
@@ -6,8 +8,6 @@ import { writeRecord } from '../../shared/records/record.js';
 import { readSbomFilesInput } from '../../shared/records/sbom.js';
 import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError } from '../../shared/runner/errors.js';
-import { fileError, readUserJson, type UserFile, userFile } from '../../shared/runner/files.js';
 import {
   boolean,
   choice,

@@ -1,4 +1,6 @@
 import { createPublicKey } from 'node:crypto';
+import { ConfigurationError, SlipwayError } from '../../shared/core/errors.js';
+import { userFile } from '../../shared/core/files.js';
 import { githubContext } from '../../shared/github/context.js';
 import { loginFromInputs } from '../../shared/oci/login.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
@@ -6,8 +8,6 @@ import { writeRecord } from '../../shared/records/record.js';
 import { readSubjectInput, requireImageOrSubject } from '../../shared/records/subject.js';
 import { VERIFICATION_RECORD } from '../../shared/records/verification.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { ConfigurationError, SlipwayError } from '../../shared/runner/errors.js';
-import { userFile } from '../../shared/runner/files.js';
 import { choiceList, githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
 
 // The verify action: inputs into one identity policy; shared/attest/run-verify.ts finds and verifies.

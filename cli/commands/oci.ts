@@ -1,3 +1,4 @@
+import { ConfigurationError, InvalidValueError } from '../../shared/core/errors.js';
 import { copyImage } from '../../shared/oci/copy.js';
 import { createRegistryClient } from '../../shared/oci/login.js';
 import { openReference } from '../../shared/oci/open.js';
@@ -5,7 +6,6 @@ import { formatImageReference, parseImageReference, requireDigest } from '../../
 import { listReferrers } from '../../shared/oci/referrers.js';
 import type { RegistryClient } from '../../shared/oci/registry.js';
 import { readSubject } from '../../shared/oci/subject.js';
-import { ConfigurationError, InvalidValueError } from '../../shared/runner/errors.js';
 import type { CommandContext } from '../cli.js';
 
 // The OCI commands: thin wrappers over shared/oci, each returning the JSON it prints.

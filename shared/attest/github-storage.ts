@@ -1,5 +1,5 @@
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import type { GitHubClient } from '../github/client.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import type { BundleJson, StorageLocation } from './types.js';
 
 // Attestations stored with GitHub (the artifact attestations API), which `gh attestation verify` reads by

@@ -1,3 +1,4 @@
+import { SlipwayError } from '../core/errors.js';
 import { digestAlgorithm, digestHex, digestOf, parseDigest } from '../oci/digest.js';
 import { ConflictError, NotFoundError } from '../oci/errors.js';
 import { KeyedQueue } from '../oci/keyed-queue.js';
@@ -6,7 +7,6 @@ import { EMPTY_JSON, OCI_CONFIG, OCI_MANIFEST } from '../oci/media-types.js';
 import { listReferrers, pushReferrer } from '../oci/referrers.js';
 import { type ImageStore, readBlob } from '../oci/store.js';
 import type { Descriptor, Digest, FetchedManifest, ImageManifest } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
 import { type BundleJson, IN_TOTO_PAYLOAD_TYPE, type StorageLocation } from './types.js';
 
 // Where Sigstore bundles live in a registry, in the two schemes verifiers read (research notes

@@ -1,4 +1,4 @@
-import { SlipwayError, showValue } from '../runner/errors.js';
+import { SlipwayError, showValue } from '../core/errors.js';
 import type { WorkflowClaims } from './types.js';
 
 // The GitHub Actions OIDC token: requested from the runner for Fulcio (audience `sigstore`), and read

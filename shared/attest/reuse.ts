@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
 import type { Digest } from '../oci/types.js';
-import type { Logger } from '../runner/logger.js';
 import type { StoredAttestation } from './stores.js';
 import type { BundleJson, Statement } from './types.js';
 import { describeLocation, verifyBundles } from './verify.js';

@@ -1,12 +1,12 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { markdownTable } from '../core/markdown.js';
+import type { Runtime } from '../core/runtime.js';
 import { createRegistryClient, type Login } from '../oci/login.js';
 import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
-import type { Runtime } from '../runner/runtime.js';
-import { markdownTable } from '../runner/summary.js';
 import { openStores, type StoreKind } from './stores.js';
 import { fetchPublicGoodTrustedRoot } from './trusted-root.js';
 import type { IdentityPolicy } from './types.js';

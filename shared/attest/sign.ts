@@ -11,7 +11,7 @@ import {
   TSAWitness,
   type Witness,
 } from '@sigstore/sign';
-import { ConfigurationError, InvalidValueError, SlipwayError } from '../runner/errors.js';
+import { ConfigurationError, InvalidValueError, SlipwayError } from '../core/errors.js';
 import { type BundleJson, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, type Statement } from './types.js';
 
 // Signs an in-toto statement into a Sigstore bundle v0.3 (DSSE), keyless through Fulcio or with a private key.

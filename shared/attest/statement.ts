@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { InvalidValueError, SlipwayError, showValue } from '../core/errors.js';
 import { digestAlgorithm, digestHex, parseDigest } from '../oci/digest.js';
 import { parseImageReference } from '../oci/reference.js';
 import type { Subject } from '../oci/subject.js';
 import type { Digest } from '../oci/types.js';
-import { InvalidValueError, SlipwayError, showValue } from '../runner/errors.js';
 import type { SbomFormat } from '../sbom/sbom.js';
 import {
   PREDICATE_TYPES,

@@ -1,9 +1,9 @@
+import { SlipwayError } from '../core/errors.js';
+import { rfc3339Seconds } from '../core/time.js';
 import { GitHubClient } from '../github/client.js';
 import { githubContext } from '../github/context.js';
 import type { ImageStore } from '../oci/store.js';
 import type { Descriptor, Digest } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
-import { rfc3339Seconds } from '../time.js';
 import { listAttestations, uploadAttestation } from './github-storage.js';
 import { findBundles, findLegacyAttestations, storeBundleReferrer, storeCosignLegacy } from './oci-storage.js';
 import type { BundleJson, Statement, StorageLocation } from './types.js';

@@ -1,7 +1,7 @@
 import type { Bundle } from '@sigstore/bundle';
 import { RFC3161Timestamp } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 
 // What @sigstore/verify takes on trust from a trusted root, checked before the root is used. The library reads
 // a missing `validFor.start` as the beginning of time, so a key or CA listed without one is trusted for every

@@ -1,6 +1,6 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { SlipwayError } from '../runner/errors.js';
-import { fileError, readUserJson, readUserText, type UserFile } from '../runner/files.js';
+import { SlipwayError } from '../core/errors.js';
+import { fileError, readUserJson, readUserText, type UserFile } from '../core/files.js';
 import { TRUSTED_ROOT_INVALID, trustedRootProblems } from './trusted-root-check.js';
 
 // Where verification's trust anchors come from: a trusted root file the user gives, the public-good root
@@ -28,7 +28,7 @@ const EXPECTED = 'a Sigstore trusted root JSON file (mediaType application/vnd.d
 
 /**
  * Reads the file given as the `trusted-root` input. What is not a trusted root is described, never quoted
- * (shared/runner/files.ts): a wrong path can point at a private key as easily as at a certificate.
+ * (shared/core/files.ts): a wrong path can point at a private key as easily as at a certificate.
  */
 export function readTrustedRoot(file: UserFile): object {
   const text = readUserText(file, EXPECTED);

@@ -11,10 +11,10 @@ import {
   VerificationError,
   Verifier,
 } from '@sigstore/verify';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { GITHUB_COM_SERVER_URL } from '../github/context.js';
 import { digestAlgorithm, digestHex } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import { EMPTY_TRUSTED_ROOT } from './trusted-root.js';
 import { checkCheckpointLogKeys, checkTrustedRoot, TrustedRootError } from './trusted-root-check.js';
 import {

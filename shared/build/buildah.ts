@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { OciLayoutStore } from '../oci/layout.js';
 import { isIndex } from '../oci/manifest.js';
 import type { Digest } from '../oci/types.js';
 import { ExecError, exec, findProgram } from '../process/exec.js';
-import { SlipwayError } from '../runner/errors.js';
 import type { BuildSecret, BuiltImage, ContainerfileBuild } from './builder.js';
 
 // The buildah builder. Buildah builds the Containerfile into its own storage and then writes the result

@@ -1,5 +1,5 @@
+import type { Logger } from '../core/logger.js';
 import type { Digest } from '../oci/types.js';
-import type { Logger } from '../runner/logger.js';
 
 // What every builder is given and what it hands back. A builder turns a build context into an image and
 // says exactly which digest it made; what happens next (pushing, moving tags, checking the digest

@@ -1,9 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { parseImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
 import { exec } from '../process/exec.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import type { BuildSecret, BuiltImage, ContainerfileBuild } from './builder.js';
 
 // The buildx builder: turns a ContainerfileBuild into a `docker buildx build` command line, runs it,

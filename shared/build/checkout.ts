@@ -1,6 +1,6 @@
+import { SlipwayError } from '../core/errors.js';
+import { epochToRfc3339 } from '../core/time.js';
 import { ExecError, exec } from '../process/exec.js';
-import { SlipwayError } from '../runner/errors.js';
-import { epochToRfc3339 } from '../time.js';
 import type { GitContext } from './tags.js';
 
 // Facts about the source checkout, read with git itself (argv arrays, never a shell). On the runner the

@@ -1,6 +1,6 @@
+import { SlipwayError } from '../core/errors.js';
 import type { ImageStore } from '../oci/store.js';
 import type { Digest } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
 
 // The digest contract: after a build, every tag the user will pull must point at exactly the digest the
 // build reports, and that digest must exist. Builders have reported no digest, or a digest other than the

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { parseImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import { parseBuildxMetadata } from './buildx.js';
 
 // Importing an image another tool already built and pushed: Slipway reads the digest that tool wrote

@@ -1,5 +1,5 @@
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
-import { rfc3339Seconds, sourceDateEpoch } from '../time.js';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
+import { rfc3339Seconds, sourceDateEpoch } from '../core/time.js';
 import type { GitContext } from './tags.js';
 
 // OCI image labels (org.opencontainers.image.*) as docker/metadata-action sets them, except `created`:

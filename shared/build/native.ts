@@ -1,3 +1,4 @@
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { digestOf } from '../oci/digest.js';
 import { encodeJson, isAttestationManifest, isIndex, parsePlatform, platformString } from '../oci/manifest.js';
 import {
@@ -10,7 +11,6 @@ import {
 } from '../oci/media-types.js';
 import { type ImageStore, readBlob } from '../oci/store.js';
 import type { Descriptor, Digest, FetchedManifest, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 import { type BuiltLayer, type LayerSource, layerFromDirectories, normaliseTarget } from './tar.js';
 
 // The native builder: an image from directories on disk, on top of a base image or scratch, with no

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 import type { BuildSecret } from './builder.js';
 
 // Parsers for the values build inputs carry, one line at a time. Each throws InvalidValueError with the

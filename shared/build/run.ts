@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { markdownTable } from '../core/markdown.js';
+import type { Runtime } from '../core/runtime.js';
 import { readWorkflowEvent, repositoryDescription } from '../github/event.js';
 import { createRegistryClient } from '../oci/login.js';
-import type { Runtime } from '../runner/runtime.js';
-import { markdownTable } from '../runner/summary.js';
 import { type BuildRecord, type BuildRequest, buildImage, withTempDir } from './build.js';
 import { gitContextFromCheckout } from './checkout.js';
 import { gitContextFromEnv } from './tags.js';

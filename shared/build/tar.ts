@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { OCI_LAYER_TAR_GZIP } from '../oci/media-types.js';
 import type { ByteStream } from '../oci/store.js';
 import type { Descriptor, Digest } from '../oci/types.js';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
 
 // A deterministic tar writer for image layers. The same files give the same bytes whatever the
 // file-system metadata that says nothing about the content: mtimes, ownership, creation order and

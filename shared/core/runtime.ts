@@ -1,6 +1,5 @@
 import type { Logger } from './logger.js';
 import type { SecretRegistry } from './secrets.js';
-import type { StepSummary } from './summary.js';
 
 /**
  * What an action's work needs from where it runs, the same on the runner and in the CLI: the environment,
@@ -11,5 +10,11 @@ export interface Runtime {
   logger: Logger;
   secrets: SecretRegistry;
   workspace: string;
-  summary?: StepSummary;
+  summary?: SummarySink;
+}
+
+/** Where an action's markdown summary goes; the runner's StepSummary is one. */
+export interface SummarySink {
+  /** Adds a block of markdown. */
+  add(markdown: string): unknown;
 }

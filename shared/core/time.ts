@@ -1,4 +1,4 @@
-import { InvalidValueError } from './runner/errors.js';
+import { InvalidValueError } from './errors.js';
 
 // Times as Slipway records them: RFC 3339 in UTC to the second (`2026-07-14T08:22:31Z`), as buildx writes
 // `created` from SOURCE_DATE_EPOCH and SPDX requires. Reproducible builds take their times from

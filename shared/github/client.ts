@@ -1,6 +1,6 @@
+import { SlipwayError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import { backoffMs, isRetryableStatus, type RetryPolicy, retryAfterMs, retryLater, withRetry } from '../core/retry.js';
-import { SlipwayError } from '../runner/errors.js';
-import { type Logger, silentLogger } from '../runner/logger.js';
 import { SLIPWAY_VERSION } from '../version.js';
 import { githubContext, serverUrlForApi } from './context.js';
 

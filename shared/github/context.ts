@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 
 // Which GitHub the run belongs to: github.com, a GHE.com data-residency tenant (acme.ghe.com) or a GitHub
 // Enterprise Server. Every URL Slipway builds or expects from GitHub comes from here (API calls, links, the

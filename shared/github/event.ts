@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 
 // The event that started the workflow run: its name from GITHUB_EVENT_NAME and its webhook payload from
 // the file at GITHUB_EVENT_PATH, as the runner provides them.

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 import { isIndex } from './manifest.js';
 import { parseTag } from './reference.js';
 import { listReferrers, pushReferrer } from './referrers.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InvalidValueError, SlipwayError } from '../runner/errors.js';
+import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import type { ByteStream } from './store.js';
 import type { Digest } from './types.js';
 

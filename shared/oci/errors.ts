@@ -1,4 +1,4 @@
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 
 // Failures of a store operation, each naming where (registry or layout, repository) and what was attempted,
 // so a user reading "push manifest to ghcr.io/acme/api failed: HTTP 403 DENIED" knows what to fix.

@@ -1,3 +1,5 @@
+import { SlipwayError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import {
   DEFAULT_RETRY,
   isRetryableStatus,
@@ -6,8 +8,6 @@ import {
   retryLater,
   withRetry,
 } from '../core/retry.js';
-import { SlipwayError } from '../runner/errors.js';
-import { type Logger, silentLogger } from '../runner/logger.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { StoreError, type StoreOperation } from './errors.js';
 import { checkTimeouts, DEFAULT_TIMEOUTS, fetchWithTimeouts, type StallContext, type Timeouts } from './timeouts.js';

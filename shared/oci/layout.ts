@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 import {
   type DigestAlgorithm,
   DigestMismatchError,

@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../runner/errors.js';
-import type { Logger } from '../runner/logger.js';
-import type { SecretRegistry } from '../runner/secrets.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { SecretRegistry } from '../core/secrets.js';
 import { chainCredentials, explicitCredentials } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import type { ImageReference } from './reference.js';

@@ -1,4 +1,4 @@
-import { InvalidValueError, showValue } from '../runner/errors.js';
+import { InvalidValueError, showValue } from '../core/errors.js';
 import { digestOf, parseDigest } from './digest.js';
 import {
   isIndexMediaType,

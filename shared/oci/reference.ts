@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 import { parseDigest } from './digest.js';
 import type { Digest } from './types.js';
 

@@ -1,4 +1,4 @@
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 import { digestAlgorithm, digestHex, digestOf, parseDigest } from './digest.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { KeyedQueue } from './keyed-queue.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { type Logger, silentLogger } from '../core/logger.js';
 import type { RetryPolicy } from '../core/retry.js';
-import { type Logger, silentLogger } from '../runner/logger.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { CredentialSource } from './auth/credentials.js';
 import { DigestMismatchError, digestOf, parseDigest, verifyStream } from './digest.js';

@@ -1,4 +1,4 @@
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 
 // Connect and idle timeouts for every request to a registry (and its token server). Node's fetch waits 300 s
 // for response headers and 300 s between body bytes, and then says only "terminated"; a stalled registry

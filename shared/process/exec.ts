@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { SlipwayError } from '../runner/errors.js';
-import type { Logger } from '../runner/logger.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 // Running other programs (buildah, docker buildx, git). Always an argument array, never a shell, so a
 // user-supplied value can never become a command. Output is captured for parsing and its lines are

@@ -1,5 +1,5 @@
 import type { SignRecord } from '../attest/run-sign.js';
-import type { UserFile } from '../runner/files.js';
+import type { UserFile } from '../core/files.js';
 import { type Recorded, readRecord, recordKind } from './record.js';
 
 // attestations.json, the sign action's record; its schema is schemas/attestations.schema.json. The fields are

@@ -1,5 +1,5 @@
 import type { BuildRecord as BuildResult } from '../build/build.js';
-import type { UserFile } from '../runner/files.js';
+import type { UserFile } from '../core/files.js';
 import { type Recorded, readRecord, recordKind } from './record.js';
 
 // build.json, the build action's record; its schema is schemas/build.schema.json. The fields are the build's

@@ -1,7 +1,8 @@
-import { ConfigurationError, SlipwayError, showValue } from '../runner/errors.js';
-import { readUserJson, type UserFile } from '../runner/files.js';
-import { writeRecordFile } from '../runner/outputs.js';
-import type { SecretRegistry } from '../runner/secrets.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError, SlipwayError, showValue } from '../core/errors.js';
+import { readUserJson, type UserFile } from '../core/files.js';
+import { refuseSecrets, type SecretRegistry } from '../core/secrets.js';
 
 // The records actions hand each other (DESIGN.md, "Data that flows between actions"). Each carries `_type`,
 // a URI naming the kind of record and nothing else (https://slipway.dev/records/<kind>, fixed forever), and
@@ -178,4 +179,17 @@ export async function readRecord<T>(kind: RecordKind, file: UserFile | string): 
     }
   }
   return parseRecord<T>(kind, readUserJson(userFile, expected), originOfFile(file));
+}
+
+/**
+ * Writes a record file (build.json, sbom.json, …) that later steps read by path. Large values travel as
+ * files because inputs are environment variables (E2BIG past ~128 KiB) and job outputs stop at 1 MB.
+ */
+export function writeRecordFile(directory: string, fileName: string, record: unknown, secrets: SecretRegistry): string {
+  refuseSecrets(secrets, `The record ${fileName}`, record);
+  const text = JSON.stringify(record, null, 2);
+  mkdirSync(directory, { recursive: true });
+  const path = join(directory, fileName);
+  writeFileSync(path, `${text}\n`, 'utf8');
+  return path;
 }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
+import { ConfigurationError } from '../core/errors.js';
+import { parseInputJson, type UserFile, userFile } from '../core/files.js';
 import type { Digest } from '../oci/types.js';
-import { ConfigurationError } from '../runner/errors.js';
-import { parseInputJson, type UserFile, userFile } from '../runner/files.js';
 import type { SbomRecord } from '../sbom/run.js';
 import { checkSchema, parseRecord, type Recorded, readRecord, recordKind, SCHEMA_PREFIX } from './record.js';
 

@@ -1,8 +1,8 @@
+import { ConfigurationError, InvalidValueError } from '../core/errors.js';
+import { parseInputJson, readUserJson, userFile } from '../core/files.js';
 import { type ImageReference, parsePinnedReference } from '../oci/reference.js';
 import type { Subject } from '../oci/subject.js';
 import type { Digest } from '../oci/types.js';
-import { ConfigurationError, InvalidValueError } from '../runner/errors.js';
-import { parseInputJson, readUserJson, userFile } from '../runner/files.js';
 import { ATTESTATIONS_RECORD } from './attestations.js';
 import { BUILD_RECORD } from './build.js';
 import { checkSchema, claimedKind, parseRecord, type RecordOrigin, recordProblem, SCHEMA_PREFIX } from './record.js';

@@ -5,7 +5,7 @@ import buildSchema from '../../schemas/build.schema.json' with { type: 'json' };
 import sbomSchema from '../../schemas/sbom.schema.json' with { type: 'json' };
 import subjectSchema from '../../schemas/subject.schema.json' with { type: 'json' };
 import verificationSchema from '../../schemas/verification.schema.json' with { type: 'json' };
-import { showValue } from '../runner/errors.js';
+import { showValue } from '../core/errors.js';
 
 // Schema validation of records, with ajv and the schemas under schemas/. This module is imported only when
 // a record is read (record.ts imports it dynamically): ajv and the compiled schemas cost tens of milliseconds

@@ -1,5 +1,5 @@
 import type { VerificationRecord } from '../attest/run-verify.js';
-import type { UserFile } from '../runner/files.js';
+import type { UserFile } from '../core/files.js';
 import { type Recorded, readRecord, recordKind } from './record.js';
 
 // verification.json, the verify action's record; its schema is schemas/verification.schema.json. The fields are

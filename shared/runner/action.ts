@@ -1,11 +1,12 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SlipwayError } from './errors.js';
+import { SlipwayError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { SecretRegistry, secretInputRegistrar } from '../core/secrets.js';
 import { type InputSpec, type InputValues, inputVariableName, readInputs } from './inputs.js';
-import { type Logger, runnerLogger } from './logger.js';
+import { runnerLogger } from './logger.js';
 import { type OutputSink, runnerOutputs } from './outputs.js';
 import { appendToCommandFile, type Env, formatWorkflowCommand } from './protocol.js';
-import { SecretRegistry, secretInputRegistrar } from './secrets.js';
 import { mapStackTrace } from './stack.js';
 import { POST_PHASE_MARKER, runnerState, type StateStore } from './state.js';
 import { StepSummary } from './summary.js';

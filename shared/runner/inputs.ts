@@ -1,4 +1,4 @@
-import { ConfigurationError, InvalidValueError } from './errors.js';
+import { ConfigurationError, InvalidValueError } from '../core/errors.js';
 
 // Typed inputs. An action declares its inputs once, as a spec of named Input definitions; the same spec
 // is read from INPUT_* variables on the runner, from flags in the CLI, and compared with action.yml by the

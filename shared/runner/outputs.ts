@@ -1,7 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { refuseSecrets, type SecretRegistry } from '../core/secrets.js';
 import { appendKeyValueCommand, type Env } from './protocol.js';
-import { refuseSecrets, type SecretRegistry } from './secrets.js';
 
 // Outputs an action declares. A secret must never become an output: the runner would drop a job output holding
 // one with only a warning, and a masked value (`ghcr.io/***/api`) would be a wrong one that a later step uses.
@@ -38,17 +36,4 @@ export function memoryOutputs<N extends string>(
 function jsonOutput(name: string, value: unknown, secrets: SecretRegistry): string {
   refuseSecrets(secrets, `Output '${name}'`, value);
   return JSON.stringify(value);
-}
-
-/**
- * Writes a record file (build.json, sbom.json, …) that later steps read by path. Large values travel as
- * files because inputs are environment variables (E2BIG past ~128 KiB) and job outputs stop at 1 MB.
- */
-export function writeRecordFile(directory: string, fileName: string, record: unknown, secrets: SecretRegistry): string {
-  refuseSecrets(secrets, `The record ${fileName}`, record);
-  const text = JSON.stringify(record, null, 2);
-  mkdirSync(directory, { recursive: true });
-  const path = join(directory, fileName);
-  writeFileSync(path, `${text}\n`, 'utf8');
-  return path;
 }

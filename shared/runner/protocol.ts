@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import { SlipwayError } from './errors.js';
+import { SlipwayError } from '../core/errors.js';
 
 // The GitHub runner's two channels, written here rather than through @actions/core: bundled, core 3 costs
 // ~17 MiB of peak memory and ~50 ms at start (it pulls in an HTTP client for OIDC), which alone breaks the

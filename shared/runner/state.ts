@@ -1,5 +1,5 @@
+import type { SecretRegistry } from '../core/secrets.js';
 import { appendKeyValueCommand, type Env } from './protocol.js';
-import type { SecretRegistry } from './secrets.js';
 
 // State handed from an action's main step to its post step: written to GITHUB_STATE, read back by the
 // runner into STATE_<name> (name kept as written) for the post phase of the same action instance only.

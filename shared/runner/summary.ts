@@ -1,5 +1,5 @@
+import type { SecretRegistry } from '../core/secrets.js';
 import { appendToCommandFile, type Env } from './protocol.js';
-import type { SecretRegistry } from './secrets.js';
 
 // The step summary: markdown gathered while the action runs and written once at the end, so a failing
 // action still shows what it learned. The runner refuses a summary over 1 MiB with only an annotation
@@ -39,14 +39,4 @@ export class StepSummary {
     if (!env.GITHUB_STEP_SUMMARY || this.isEmpty) return;
     appendToCommandFile(env, 'GITHUB_STEP_SUMMARY', this.render(secrets));
   }
-}
-
-/** Escapes text for a markdown table cell or inline use: pipes and newlines would break the table. */
-export function markdownCell(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.map(markdownCell).join(' | ')} |`;
-  return [line(header), `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(line)].join('\n');
 }

@@ -2,12 +2,12 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { SlipwayError } from '../core/errors.js';
 import { digestAlgorithm, parseDigest } from '../oci/digest.js';
 import { isIndex } from '../oci/manifest.js';
 import { layerCompression } from '../oci/media-types.js';
 import { type ImageStore, readJsonBlob } from '../oci/store.js';
 import type { Descriptor, Digest } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
 import { readTar } from './tar-reader.js';
 import type { EntryHeader, FileReader, ImageFilesystem, LayerInfo, ReadResult } from './types.js';
 

@@ -1,14 +1,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { readUserText, type UserFile } from '../core/files.js';
+import { markdownTable } from '../core/markdown.js';
+import type { Runtime } from '../core/runtime.js';
+import { sourceDateEpoch } from '../core/time.js';
 import { createRegistryClient } from '../oci/login.js';
 import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { Digest } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
-import { readUserText, type UserFile } from '../runner/files.js';
-import type { Runtime } from '../runner/runtime.js';
-import { markdownTable } from '../runner/summary.js';
-import { sourceDateEpoch } from '../time.js';
 import { type Exception, parseExceptions } from '../vuln/exceptions.js';
 import type { Finding } from '../vuln/finding.js';
 import { type FailOn, type GateResult, gate } from '../vuln/gate.js';
@@ -29,7 +29,7 @@ export interface SbomRequest {
   attach: boolean;
   failOn: FailOn;
   onlyFixed: boolean;
-  /** Files the user named (read through shared/runner/files.ts, so errors name the input and the line). */
+  /** Files the user named (read through shared/core/files.ts, so errors name the input and the line). */
   exceptionsFile?: UserFile;
   vexFiles: UserFile[];
   baseline?: ImageReference & { digest: Digest };

@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
 import { digestOf } from '../oci/digest.js';
 import { encodeJson, isAttestationManifest, isIndex, platformString } from '../oci/manifest.js';
 import { EMPTY_JSON, OCI_MANIFEST } from '../oci/media-types.js';
 import { pushReferrer } from '../oci/referrers.js';
 import { type ImageStore, readJsonBlob } from '../oci/store.js';
 import type { Descriptor, Digest, ImageManifest, Platform } from '../oci/types.js';
-import { SlipwayError } from '../runner/errors.js';
 import { ALL_READERS, catalog } from './catalogers/index.js';
 import { writeCycloneDx } from './cyclonedx.js';
 import { walkImage } from './layers.js';

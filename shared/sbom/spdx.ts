@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { SPDX } from '@cyclonedx/cyclonedx-library';
 import parseSpdx from 'spdx-expression-parse';
+import { InvalidValueError } from '../core/errors.js';
+import { rfc3339Seconds } from '../core/time.js';
 import type { Digest } from '../oci/types.js';
-import { InvalidValueError } from '../runner/errors.js';
-import { rfc3339Seconds } from '../time.js';
 import type { Package, PlatformInventory } from './types.js';
 
 // The SPDX 2.3 JSON writer, and the pieces both writers share (name-based UUIDs, short stable hashes,

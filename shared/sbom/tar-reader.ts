@@ -1,4 +1,4 @@
-import { SlipwayError } from '../runner/errors.js';
+import { SlipwayError } from '../core/errors.js';
 import type { EntryHeader } from './types.js';
 
 // A streaming reader for the tar archives inside image layers. Layers are read once, front to back, and

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 
 // The exceptions file: a finding the team has accepted, with the reason why and the day the acceptance ends.
 // An exception is in force through its expiry date (UTC) and lapses the day after; a lapsed exception

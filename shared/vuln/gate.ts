@@ -1,5 +1,5 @@
-import { InvalidValueError } from '../runner/errors.js';
-import type { Logger } from '../runner/logger.js';
+import { InvalidValueError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { Distro, Package } from '../sbom/types.js';
 import type { NotQueried } from './ecosystems.js';
 import { type Exception, isExpired } from './exceptions.js';

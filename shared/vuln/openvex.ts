@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../runner/errors.js';
+import { InvalidValueError } from '../core/errors.js';
 
 // OpenVEX documents: a supplier's statements that a product is (not) affected by a vulnerability. Only
 // not_affected (with its justification) and fixed suppress a finding; the gate decides which statement wins.

@@ -1,5 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SlipwayError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import {
   DEFAULT_RETRY,
   isRetryableStatus,
@@ -8,8 +10,6 @@ import {
   retryLater,
   withRetry,
 } from '../core/retry.js';
-import { SlipwayError } from '../runner/errors.js';
-import { type Logger, silentLogger } from '../runner/logger.js';
 import { type OsvQuery, queryKey } from './ecosystems.js';
 
 // A client for the two OSV endpoints the gate needs. querybatch answers only {id, modified} per query, so

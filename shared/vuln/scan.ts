@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from '../runner/logger.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import type { Distro, Package } from '../sbom/types.js';
 import { type NotQueried, planQueries } from './ecosystems.js';
 import { type Finding, idsOf } from './finding.js';

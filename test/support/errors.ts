@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { InvalidValueError } from '../../shared/runner/errors.js';
+import { InvalidValueError } from '../../shared/core/errors.js';
 
 /** The error `fn` throws, checked to be of `type` (InvalidValueError by default); fails the test otherwise. */
 export function errorOf<E extends Error = InvalidValueError>(

@@ -1,5 +1,5 @@
+import { SlipwayError, showValue } from '../../core/errors.js';
 import { isValidTag } from '../../oci/reference.js';
-import { SlipwayError, showValue } from '../../runner/errors.js';
 import { branchOf, type GitContext, gitTagOf, isDefaultBranch, pullRequestOf } from './context.js';
 import { type Flavor, type LatestMode, NO_FLAVOR } from './flavor.js';
 import { parsePep440 } from './pep440.js';

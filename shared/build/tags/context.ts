@@ -1,4 +1,4 @@
-import { InvalidValueError, SlipwayError } from '../../runner/errors.js';
+import { InvalidValueError, SlipwayError } from '../../core/errors.js';
 
 // The facts about a run that tags and labels are computed from, read once from the runner's GITHUB_*
 // variables and the event payload.

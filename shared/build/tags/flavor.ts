@@ -1,4 +1,4 @@
-import { InvalidValueError, showValue } from '../../runner/errors.js';
+import { InvalidValueError, showValue } from '../../core/errors.js';
 import { splitCsvLine } from './csv.js';
 import { GLOBAL_SCOPE } from './rules.js';
 import { parseTemplate, type Template } from './template.js';

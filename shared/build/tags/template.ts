@@ -1,4 +1,4 @@
-import { SlipwayError } from '../../runner/errors.js';
+import { SlipwayError } from '../../core/errors.js';
 import { checkDateFormat, checkTimeZone, formatDate } from './date-format.js';
 
 // Templates in tag rules: `{{name}}` and the helpers `{{date 'FORMAT' tz='Zone'}}` and

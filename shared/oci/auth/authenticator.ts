@@ -1,4 +1,4 @@
-import { SlipwayError, showValue } from '../../runner/errors.js';
+import { SlipwayError, showValue } from '../../core/errors.js';
 import { type Challenge, parseWwwAuthenticate } from './challenge.js';
 import { type CredentialSource, type Credentials, normaliseRegistry } from './credentials.js';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { InvalidValueError, SlipwayError, showValue } from '../../runner/errors.js';
+import { InvalidValueError, SlipwayError, showValue } from '../../core/errors.js';
 import { DOCKER_HUB } from '../reference.js';
 import { type Credentials, normaliseRegistry } from './credentials.js';
 

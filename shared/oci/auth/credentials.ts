@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../../runner/errors.js';
+import { InvalidValueError } from '../../core/errors.js';
 import { DOCKER_HUB } from '../reference.js';
 
 export interface Credentials {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidValueError, SlipwayError } from '../../runner/errors.js';
+import { InvalidValueError, SlipwayError } from '../../core/errors.js';
 import { checkHelperName, runCredentialHelper } from './credential-helper.js';
 import { type CredentialSource, type Credentials, normaliseRegistry } from './credentials.js';
 

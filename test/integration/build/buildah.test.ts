@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildahStorage, type RunBuildahOptions, runBuildah } from '../../../shared/build/buildah.js';
 import type { ContainerfileBuild } from '../../../shared/build/builder.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
+import type { Logger } from '../../../shared/core/logger.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
 import { OCI_INDEX } from '../../../shared/oci/media-types.js';
 import { exec } from '../../../shared/process/exec.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
-import type { Logger } from '../../../shared/runner/logger.js';
 import { requireTool, skopeo, startRegistry, type TestRegistry } from '../../support/services.js';
 
 // The real buildah (Debian's 1.28, vfs storage, chroot isolation) writing into OCI layouts, checked by

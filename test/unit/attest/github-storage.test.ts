@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAttestations, snappyDecode, uploadAttestation } from '../../../shared/attest/github-storage.js';
 import type { BundleJson } from '../../../shared/attest/types.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
+import type { Logger } from '../../../shared/core/logger.js';
 import { GitHubApiError, GitHubClient, nextLink, serverUrlFor } from '../../../shared/github/client.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
-import type { Logger } from '../../../shared/runner/logger.js';
 import {
   type GitHubServer,
   type GitHubServerOptions,

@@ -7,9 +7,9 @@ import {
   type WorkflowClaims,
 } from '../../../shared/attest/types.js';
 import { identityMatcher, verifyBundles } from '../../../shared/attest/verify.js';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { githubContext } from '../../../shared/github/context.js';
 import { digestHex, digestOf } from '../../../shared/oci/digest.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 import { githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 // The signer identity a policy accepts, on each kind of GitHub host: the SAN Fulcio writes is

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeClaims, isPrivateRepository, requestIdToken } from '../../../shared/attest/oidc.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
 
 // The runner's token service is played by a loopback server: it checks what a real one checks
 // (bearer header, audience parameter) and fails on demand, which the real one cannot be made to do.

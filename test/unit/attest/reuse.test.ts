@@ -3,7 +3,7 @@ import { canonicalJson, predicateDigest, ReusePolicy, statementKey } from '../..
 import { signStatement } from '../../../shared/attest/sign.js';
 import type { StoredAttestation } from '../../../shared/attest/stores.js';
 import type { Statement } from '../../../shared/attest/types.js';
-import type { Logger } from '../../../shared/runner/logger.js';
+import type { Logger } from '../../../shared/core/logger.js';
 import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}` as const;

@@ -11,7 +11,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   type Statement,
 } from '../../../shared/attest/types.js';
-import { ConfigurationError, SlipwayError } from '../../../shared/runner/errors.js';
+import { ConfigurationError, SlipwayError } from '../../../shared/core/errors.js';
 import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 const statement: Statement = {

@@ -11,9 +11,9 @@ import {
   statementSubjects,
 } from '../../../shared/attest/statement.js';
 import { PREDICATE_TYPES, STATEMENT_TYPE, type WorkflowClaims } from '../../../shared/attest/types.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 import type { Subject } from '../../../shared/oci/subject.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
 
 const hex = (c: string) => c.repeat(64);
 const sha = (c: string): Digest => `sha256:${hex(c)}`;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchPublicGoodTrustedRoot, readTrustedRoot } from '../../../shared/attest/trusted-root.js';
-import { ConfigurationError, SlipwayError } from '../../../shared/runner/errors.js';
-import { userFile } from '../../../shared/runner/files.js';
+import { ConfigurationError, SlipwayError } from '../../../shared/core/errors.js';
+import { userFile } from '../../../shared/core/files.js';
 import { type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 // Where verify's trusted root comes from: the trusted-root input's file, described (never quoted) when it is

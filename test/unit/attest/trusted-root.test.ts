@@ -16,8 +16,8 @@ import {
 } from '../../../shared/attest/trusted-root-check.js';
 import type { BundleJson } from '../../../shared/attest/types.js';
 import { verifyBundles } from '../../../shared/attest/verify.js';
+import { ConfigurationError } from '../../../shared/core/errors.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { ConfigurationError } from '../../../shared/runner/errors.js';
 import { repositoryRoot } from '../../support/runner-harness.js';
 import { type Sigstore, startSigstore } from '../../support/sigstore.js';
 

@@ -2,8 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { publicKeyInput, searchableSources, verify } from '../../../actions/verify/definition.js';
 import { equivalentCommands } from '../../../shared/attest/run-verify.js';
+import { ConfigurationError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/oci/digest.js';
-import { ConfigurationError } from '../../../shared/runner/errors.js';
 import { GITHUB_TOKEN_EXPRESSION, readInputs } from '../../../shared/runner/inputs.js';
 
 // The verify action's input handling and the commands its summary prints, as pure functions.

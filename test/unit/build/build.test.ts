@@ -6,11 +6,11 @@ import { type BuildRequest, buildImage } from '../../../shared/build/build.js';
 import { buildNativeImage } from '../../../shared/build/native.js';
 import { compareBuilds } from '../../../shared/build/reproducible.js';
 import { parseTagRules } from '../../../shared/build/tags.js';
+import { silentLogger } from '../../../shared/core/logger.js';
 import { StoreError } from '../../../shared/oci/errors.js';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
 import { openReference } from '../../../shared/oci/open.js';
 import { RegistryClient } from '../../../shared/oci/registry.js';
-import { silentLogger } from '../../../shared/runner/logger.js';
 import { ForwardingStore } from '../../support/forwarding-store.js';
 
 // The build orchestration on OCI layouts: what happens when a push fails halfway, and what a

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildahArgs, defaultBuildahStorage, runBuildah } from '../../../shared/build/buildah.js';
 import type { ContainerfileBuild } from '../../../shared/build/builder.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
+import { silentLogger } from '../../../shared/core/logger.js';
 import type { exec } from '../../../shared/process/exec.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
-import { silentLogger } from '../../../shared/runner/logger.js';
 
 // buildahArgs is pure, so its argv is checked exactly; runBuildah's checks before buildah runs are
 // exercised with an exec that records calls instead of running anything.

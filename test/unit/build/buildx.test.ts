@@ -11,9 +11,9 @@ import {
   parseBuildxMetadata,
   runBuildx,
 } from '../../../shared/build/buildx.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
+import { silentLogger } from '../../../shared/core/logger.js';
 import { ExecError, type ExecOptions, type ExecResult } from '../../../shared/process/exec.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
-import { silentLogger } from '../../../shared/runner/logger.js';
 
 // buildx cannot run here (no docker), so the argv builder is tested as a table, the metadata parser on
 // real-shaped files, and runBuildx with an injected exec that stands in for docker.

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, test } from 'vitest';
 import { type ImportFormat, parseImportedDigest, readImportedDigest } from '../../../shared/build/import.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 
 // Each fixture is the file a builder writes after pushing: buildah/podman --digestfile, ko and apko
 // --image-refs, jib's jib-image.json and buildx's --metadata-file, plus broken ones.

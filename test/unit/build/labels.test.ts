@@ -7,7 +7,7 @@ import {
   imageVersion,
   parseTagRules,
 } from '../../../shared/build/tags.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 import { errorOf as errorOfType } from '../../support/errors.js';
 import { eventFixture } from '../../support/events.js';
 

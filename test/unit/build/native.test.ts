@@ -5,12 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildNativeImage, type NativeBuildOptions } from '../../../shared/build/native.js';
 import { GZIP_HEADER, layerFromDirectories } from '../../../shared/build/tar.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../../../shared/oci/media-types.js';
 import type { BlobSource, ImageStore } from '../../../shared/oci/store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../../../shared/oci/types.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
 
 // The native builder against OCI layouts in temp dirs: reproducibility is the point, so most tests build
 // the same thing twice in different ways and compare digests.

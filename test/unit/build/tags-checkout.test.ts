@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withCommitTime } from '../../../shared/build/checkout.js';
 import { resolveCreated } from '../../../shared/build/labels.js';
 import { computeTags, gitContextFromEnv, parseTagRules } from '../../../shared/build/tags.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
 import { errorOf } from '../../support/errors.js';
 import { eventFixture } from '../../support/events.js';
 

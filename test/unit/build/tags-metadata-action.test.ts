@@ -10,7 +10,7 @@ import {
   parseTagRule,
   parseTagRules,
 } from '../../../shared/build/tags.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
 import { repositoryRoot } from '../../support/runner-harness.js';
 
 // docker/metadata-action's own test tables (test/fixtures/metadata-action/, see its README), run through

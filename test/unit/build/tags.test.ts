@@ -12,8 +12,8 @@ import {
   parseTagRules,
   sanitizeTag,
 } from '../../../shared/build/tags.js';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 import { isValidTag } from '../../../shared/oci/reference.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
 import { errorOf as errorOfType } from '../../support/errors.js';
 import { eventFixture } from '../../support/events.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionDocs, actionHelp, loadAction, parseActionFlags, takesBareFlag, wrap } from '../../../cli/actions.js';
 import { runCli } from '../../../cli/cli.js';
-import { ConfigurationError } from '../../../shared/runner/errors.js';
+import { ConfigurationError } from '../../../shared/core/errors.js';
 import { boolean, choice, list, text } from '../../../shared/runner/inputs.js';
 import { actionFolders } from '../../support/action-contract.js';
 import { readActionMetadata, repositoryRoot } from '../../support/runner-harness.js';

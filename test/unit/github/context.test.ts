@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { githubContext } from '../../../shared/github/context.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 
 describe('githubContext', () => {
   it.each([

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { type CopyProgressEvent, copyImage } from '../../../shared/oci/copy.js';
 import { DigestMismatchError, digestHex, digestOf } from '../../../shared/oci/digest.js';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
@@ -22,7 +23,6 @@ import {
 import { listReferrers, pushReferrer, referrersFallbackTag } from '../../../shared/oci/referrers.js';
 import type { ImageStore } from '../../../shared/oci/store.js';
 import type { Descriptor } from '../../../shared/oci/types.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 import { ForwardingStore } from '../../support/forwarding-store.js';
 import { skopeo } from '../../support/services.js';
 

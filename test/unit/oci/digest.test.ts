@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InvalidValueError, SlipwayError } from '../../../shared/core/errors.js';
 import {
   DigestMismatchError,
   digestAlgorithm,
@@ -12,7 +13,6 @@ import {
   verifyStream,
 } from '../../../shared/oci/digest.js';
 import type { ByteStream } from '../../../shared/oci/store.js';
-import { InvalidValueError, SlipwayError } from '../../../shared/runner/errors.js';
 import { errorOf } from '../../support/errors.js';
 
 const ABC_SHA256 = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { copyImage } from '../../../shared/oci/copy.js';
 import { DigestMismatchError, digestHex, digestOf, SizeMismatchError } from '../../../shared/oci/digest.js';
 import { ConflictError, NotFoundError, StoreError } from '../../../shared/oci/errors.js';
@@ -12,7 +13,6 @@ import { encodeJson } from '../../../shared/oci/manifest.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from '../../../shared/oci/media-types.js';
 import type { ByteStream } from '../../../shared/oci/store.js';
 import type { Descriptor } from '../../../shared/oci/types.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 import { skopeo } from '../../support/services.js';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import {
   encodeJson,
@@ -35,7 +36,6 @@ import {
   OCI_MANIFEST,
 } from '../../../shared/oci/media-types.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../../../shared/oci/types.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 import { errorOf } from '../../support/errors.js';
 
 const D1 = `sha256:${'1'.repeat(64)}` as const;

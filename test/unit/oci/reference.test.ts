@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import {
   familiarName,
   familiarString,
@@ -15,7 +16,6 @@ import {
   withTag,
 } from '../../../shared/oci/reference.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
 import { errorOf } from '../../support/errors.js';
 
 const D = `sha256:${'f'.repeat(64)}` as Digest;

@@ -2,15 +2,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../../shared/runner/errors.js';
+import { ConfigurationError } from '../../../shared/core/errors.js';
 import {
   describeJsonFailure,
   parseInputJson,
   readUserJson,
   readUserYaml,
   userFile,
-} from '../../../shared/runner/files.js';
-import { findJsonSyntaxError, lineAndColumn } from '../../../shared/runner/json-syntax.js';
+} from '../../../shared/core/files.js';
+import { findJsonSyntaxError, lineAndColumn } from '../../../shared/core/json-syntax.js';
 
 // The one way user files are read: every failure names the input, what was given, the file, and for JSON and
 // YAML the line and column; the content itself is never quoted.

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../../shared/core/errors.js';
+import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { BUILD_RECORD, readBuildRecord } from '../../../shared/records/build.js';
 import { RecordError, stampRecord, writeRecord } from '../../../shared/records/record.js';
 import { readSbomFilesInput, SBOM_RECORD } from '../../../shared/records/sbom.js';
 import { readSubjectInput, requireImageOrSubject } from '../../../shared/records/subject.js';
-import { ConfigurationError } from '../../../shared/runner/errors.js';
-import { SecretRegistry } from '../../../shared/runner/secrets.js';
 import { repositoryRoot } from '../../support/runner-harness.js';
 
 // Records between actions: _type and version on every record, one reader per record that names the file

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, InvalidValueError } from '../../../shared/runner/errors.js';
+import { ConfigurationError, InvalidValueError } from '../../../shared/core/errors.js';
+import { SecretRegistry } from '../../../shared/core/secrets.js';
 import {
   boolean,
   choice,
@@ -14,7 +15,6 @@ import {
   text,
 } from '../../../shared/runner/inputs.js';
 import { escapeCommandProperty, formatWorkflowCommand } from '../../../shared/runner/protocol.js';
-import { SecretRegistry } from '../../../shared/runner/secrets.js';
 import { StepSummary, SUMMARY_LIMIT_BYTES } from '../../../shared/runner/summary.js';
 
 const read = <S extends Parameters<typeof readInputs>[0]>(spec: S, values: Record<string, string>) =>

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SlipwayError } from '../../../shared/runner/errors.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
+import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { appendKeyValueCommand, appendToCommandFile, type FileCommand } from '../../../shared/runner/protocol.js';
-import { SecretRegistry } from '../../../shared/runner/secrets.js';
 import { runnerState } from '../../../shared/runner/state.js';
 import { StepSummary } from '../../../shared/runner/summary.js';
 

@@ -2,14 +2,15 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readInputs, text } from '../../../shared/runner/inputs.js';
-import { memoryOutputs, runnerOutputs, writeRecordFile } from '../../../shared/runner/outputs.js';
 import {
   MIN_SECRET_LENGTH,
   refuseSecrets,
   SecretRegistry,
   secretInputRegistrar,
-} from '../../../shared/runner/secrets.js';
+} from '../../../shared/core/secrets.js';
+import { writeRecordFile } from '../../../shared/records/record.js';
+import { readInputs, text } from '../../../shared/runner/inputs.js';
+import { memoryOutputs, runnerOutputs } from '../../../shared/runner/outputs.js';
 import { parseFileCommands } from '../../support/runner-harness.js';
 
 // Masking is for what people read; outputs and records are read by programs, so a value that would carry a

@@ -5,6 +5,7 @@ import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildNativeImage } from '../../../shared/build/native.js';
 import { entryHeader, type TarEntry as WriterEntry } from '../../../shared/build/tar.js';
+import { SlipwayError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/oci/digest.js';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
 import { encodeJson } from '../../../shared/oci/manifest.js';
@@ -18,7 +19,6 @@ import {
   OCI_MANIFEST,
 } from '../../../shared/oci/media-types.js';
 import type { Descriptor, Digest, ImageManifest } from '../../../shared/oci/types.js';
-import { SlipwayError } from '../../../shared/runner/errors.js';
 import { walkImage } from '../../../shared/sbom/layers.js';
 import { normaliseTarPath, readTar, TarFormatError } from '../../../shared/sbom/tar-reader.js';
 import type { EntryHeader, FileReader, LayerInfo } from '../../../shared/sbom/types.js';

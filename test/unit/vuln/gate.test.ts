@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidValueError } from '../../../shared/runner/errors.js';
+import { InvalidValueError } from '../../../shared/core/errors.js';
 import { parseExceptions } from '../../../shared/vuln/exceptions.js';
 import type { Finding } from '../../../shared/vuln/finding.js';
 import { type EvaluateInput, evaluate, gate } from '../../../shared/vuln/gate.js';

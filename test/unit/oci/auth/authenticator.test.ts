@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SlipwayError } from '../../../../shared/core/errors.js';
 import {
   AuthenticationError,
   Authenticator,
@@ -10,7 +11,6 @@ import {
   explicitCredentials,
   mergeScopes,
 } from '../../../../shared/oci/auth/index.js';
-import { SlipwayError } from '../../../../shared/runner/errors.js';
 
 const USERNAME = 'alice';
 const PASSWORD = 'p@ss:w0rd:with:colons';

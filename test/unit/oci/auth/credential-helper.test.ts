@@ -2,8 +2,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidValueError, SlipwayError } from '../../../../shared/core/errors.js';
 import { dockerConfigCredentials, runCredentialHelper } from '../../../../shared/oci/auth/index.js';
-import { InvalidValueError, SlipwayError } from '../../../../shared/runner/errors.js';
 
 /** Writes `docker-credential-<name>` as an executable shell script. */
 async function writeHelper(dir: string, name: string, body: string): Promise<void> {

@@ -2,13 +2,13 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidValueError } from '../../../../shared/core/errors.js';
 import {
   chainCredentials,
   dockerConfigCredentials,
   explicitCredentials,
   normaliseRegistry,
 } from '../../../../shared/oci/auth/index.js';
-import { InvalidValueError } from '../../../../shared/runner/errors.js';
 
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString('base64');
 
