@@ -1,18 +1,17 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appCheckout, runCli } from '../support/cli.js';
 import { type OsvServer, startOsvServer } from '../support/osv-server.js';
-import { distRoot, readActionMetadata, repositoryRoot } from '../support/runner-harness.js';
+import { readActionMetadata, repositoryRoot } from '../support/runner-harness.js';
 import { skopeo, startRegistry, type TestRegistry } from '../support/services.js';
 
 // The action commands of the shipped CLI (dist/cli/index.mjs): sbom, sign and verify as the README shows them,
 // on the example image in examples/hello-image (an OCI layout of two platforms) and a real registry, and the
 // help each command prints from its action.yml.
 
-const cli = join(distRoot, 'cli/index.mjs');
 const exampleIndex = 'sha256:164fe1437631cbe803df9747dfb7ddd831f1ac506b9c786507a19b6edfabbabc';
 let registry: TestRegistry;
 let privateRegistry: TestRegistry;
@@ -29,16 +28,9 @@ afterAll(async () => {
   await osv?.close();
 });
 
-function slipway(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    // HOME in the temp dir: no docker credentials of this machine; a fixed time: the example has no created time.
-    env: { PATH: process.env.PATH, HOME: cwd, SOURCE_DATE_EPOCH: '1767225600', ...env },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+// A fixed time: the example has no created time.
+const slipway = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  runCli(args, cwd, { env: { SOURCE_DATE_EPOCH: '1767225600', ...env }, timeoutMs: 60_000 });
 
 /** A copy of the example image layout, so nothing a test does can write into the repository. */
 function exampleLayout(): string {
@@ -193,13 +185,7 @@ describe('slipway sbom, sign and verify, as built', () => {
 
 describe('a secret that is part of a value a program reads', () => {
   it('is an error naming the output or record and the input, never a masked value', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-actions-'));
-    mkdirSync(join(dir, 'app'));
-    writeFileSync(join(dir, 'app/server.js'), 'console.log("hi")\n');
-    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { stdio: 'ignore' });
-    git('init', '-q', '-b', 'main');
-    git('add', '.');
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'app');
+    const dir = appCheckout('slipway-cli-actions-');
     const { username, password } = privateRegistry.credentials!;
     // The password is also the repository's first path component, as `acme` was in the report.
     const built = slipway(

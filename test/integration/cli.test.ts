@@ -1,14 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distRoot } from '../support/runner-harness.js';
+import { appCheckout, runCli } from '../support/cli.js';
 import { skopeo, startRegistry, type TestRegistry } from '../support/services.js';
 
 // The slipway CLI as shipped (dist/cli/index.mjs), run in a real git checkout against a real registry.
 
-const cli = join(distRoot, 'cli/index.mjs');
 let registry: TestRegistry;
 
 beforeAll(async () => {
@@ -16,31 +11,12 @@ beforeAll(async () => {
 });
 afterAll(async () => registry?.stop());
 
-function slipway(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: cwd },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
-  mkdirSync(join(dir, 'app'));
-  writeFileSync(join(dir, 'app/server.js'), 'console.log("hi")\n');
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { stdio: 'ignore' });
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'app', '--date', '2026-03-01T10:00:00Z');
-  git('tag', 'v3.1.0');
-  return dir;
-}
+const checkout = () => appCheckout('slipway-cli-', { date: '2026-03-01T10:00:00Z', tag: 'v3.1.0' });
 
 describe('slipway CLI', () => {
   it('builds from a checkout, copies to a registry, and lists what is there', () => {
     const dir = checkout();
-    const built = slipway(
+    const built = runCli(
       ['build', '--image', 'oci-layout:out', '--directories', 'app:/app', '--platforms', 'linux/amd64'],
       dir,
     );
@@ -55,7 +31,7 @@ describe('slipway CLI', () => {
       'latest',
     ]);
 
-    const copied = slipway(['copy', 'oci-layout:out:3.1.0', `${registry.host}/acme/cli:3.1.0`], dir);
+    const copied = runCli(['copy', 'oci-layout:out:3.1.0', `${registry.host}/acme/cli:3.1.0`], dir);
     expect(copied.code).toBe(0);
     const digest = (
       JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${registry.host}/acme/cli:3.1.0`])) as {
@@ -64,19 +40,19 @@ describe('slipway CLI', () => {
     ).Digest;
     expect(digest).toBe(outputs.digest);
 
-    const tags = slipway(['tags', `${registry.host}/acme/cli`], dir);
+    const tags = runCli(['tags', `${registry.host}/acme/cli`], dir);
     expect(JSON.parse(tags.stdout)).toEqual(['3.1.0']);
-    const referrers = slipway(['referrers', `${registry.host}/acme/cli@${digest}`], dir);
+    const referrers = runCli(['referrers', `${registry.host}/acme/cli@${digest}`], dir);
     expect(JSON.parse(referrers.stdout)).toEqual([]);
   });
 
   it('exits 2 with one error naming the input for a mistake, before touching anything', () => {
     const dir = checkout();
-    const result = slipway(['build', '--image', 'Not A Repo', '--directories', 'app:/app'], dir);
+    const result = runCli(['build', '--image', 'Not A Repo', '--directories', 'app:/app'], dir);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^error: Input 'image' is "Not A Repo": /),
     ]);
-    expect(slipway(['build', '--colour', 'blue'], dir).stderr).toMatch(/there is no input "colour"/);
+    expect(runCli(['build', '--colour', 'blue'], dir).stderr).toMatch(/there is no input "colour"/);
   });
 });

@@ -97,6 +97,18 @@ export function githubToken(claims: Partial<WorkflowClaims> = {}): string {
   return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(payload)}.`;
 }
 
+/**
+ * Writes what the sign and verify actions are pointed at in `dir`: trusted-root.json (this Sigstore's trusted
+ * root) and signing-config.json (its Fulcio, Rekor and TSA), as the inputs `trusted-root` and `signing-config`.
+ */
+export function writeSigningFiles(dir: string, sigstore: Sigstore): void {
+  writeFileSync(path.join(dir, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
+  writeFileSync(
+    path.join(dir, 'signing-config.json'),
+    JSON.stringify({ fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }),
+  );
+}
+
 export async function startSigstore(): Promise<Sigstore> {
   const requests: RecordedRequest[] = [];
   const faults: { prefix: string; status: number; count: number; message: string }[] = [];

@@ -1,7 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +10,8 @@ import { type GitHubServer, startGitHubServer } from '../../support/github-serve
 import { makeImage, pushImage } from '../../support/images.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { startRegistry, type TestRegistry } from '../../support/services.js';
-import { githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { type Sigstore, startSigstore, writeSigningFiles } from '../../support/sigstore.js';
+import { startTokenService, type TokenService } from '../../support/token-service.js';
 
 // sign then verify, both as the runner runs them, against a loopback Fulcio, Rekor and TSA (with a trust root
 // made from them), the real docker-registry, and a GitHub attestations API checked against GitHub's OpenAPI.
@@ -24,8 +23,7 @@ const TOKEN = 'ghs_test-token-for-attestations';
 let registry: TestRegistry;
 let sigstore: Sigstore;
 let github: GitHubServer;
-let oidc: Server;
-let oidcUrl: string;
+let oidc: TokenService;
 let claims: Partial<WorkflowClaims> = {};
 let workspace: string;
 let image: string;
@@ -38,13 +36,7 @@ beforeAll(async () => {
     startGitHubServer({ token: TOKEN }),
   ]);
   // The runner's OIDC endpoint: answers with a token carrying whatever claims the test set.
-  oidc = createServer((req, res) => {
-    const audience = new URL(req.url ?? '/', 'http://x').searchParams.get('audience');
-    res.writeHead(audience === 'sigstore' ? 200 : 400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ value: githubToken(claims) }));
-  });
-  await new Promise<void>((done) => oidc.listen(0, '127.0.0.1', done));
-  oidcUrl = `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`;
+  oidc = await startTokenService(() => claims);
 
   const repo = new RegistryClient().repository(registry.host, 'acme/app');
   const built = makeImage({
@@ -61,20 +53,15 @@ beforeAll(async () => {
   otherImage = `${registry.host}/acme/app@${other.top.descriptor.digest}`;
 
   workspace = mkdtempSync(join(tmpdir(), 'slipway-attest-ws-'));
-  writeFileSync(join(workspace, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
-  writeFileSync(
-    join(workspace, 'signing-config.json'),
-    JSON.stringify({ fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }),
-  );
+  writeSigningFiles(workspace, sigstore);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([registry?.stop(), sigstore?.close(), github?.close(), new Promise((done) => oidc?.close(done))]);
+  await Promise.all([registry?.stop(), sigstore?.close(), github?.close(), oidc?.close()]);
 });
 
 const runnerEnv = () => ({
-  ACTIONS_ID_TOKEN_REQUEST_URL: oidcUrl,
-  ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token',
+  ...oidc.env,
   GITHUB_API_URL: github.url,
   GITHUB_REPOSITORY: 'acme/app',
 });

@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +7,8 @@ import { RegistryClient } from '../../../shared/oci/registry.js';
 import { makeImage, pushImage } from '../../support/images.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { startRegistry, type TestRegistry } from '../../support/services.js';
-import { githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { type Sigstore, startSigstore, writeSigningFiles } from '../../support/sigstore.js';
+import { startTokenService, type TokenService } from '../../support/token-service.js';
 
 // The built sign and verify actions on each kind of GitHub host, with nothing but the runner's GITHUB_SERVER_URL
 // to tell them which: the signer identity sign expects and records, the SAN verify requires and the issuer it
@@ -27,8 +26,7 @@ const HOSTS = [
 
 let registry: TestRegistry;
 let sigstore: Sigstore;
-let oidc: Server;
-let oidcUrl: string;
+let oidc: TokenService;
 let issuer = '';
 let workspace: string;
 let image: string;
@@ -36,27 +34,17 @@ let image: string;
 beforeAll(async () => {
   [registry, sigstore] = await Promise.all([startRegistry(), startSigstore()]);
   // The runner's token service: a token from the issuer of the host under test.
-  oidc = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ value: githubToken({ iss: issuer, repository_visibility: 'public' } as never) }));
-  });
-  await new Promise<void>((done) => oidc.listen(0, '127.0.0.1', done));
-  oidcUrl = `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`;
+  oidc = await startTokenService(() => ({ iss: issuer, repository_visibility: 'public' }) as never);
   workspace = mkdtempSync(join(tmpdir(), 'slipway-hosts-ws-'));
-  writeFileSync(join(workspace, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
-  writeFileSync(
-    join(workspace, 'signing-config.json'),
-    JSON.stringify({ fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }),
-  );
+  writeSigningFiles(workspace, sigstore);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([registry?.stop(), sigstore?.close(), new Promise((done) => oidc?.close(done))]);
+  await Promise.all([registry?.stop(), sigstore?.close(), oidc?.close()]);
 });
 
 const hostEnv = (server: string) => ({
-  ACTIONS_ID_TOKEN_REQUEST_URL: oidcUrl,
-  ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token',
+  ...oidc.env,
   GITHUB_REPOSITORY: 'acme/app',
   GITHUB_SERVER_URL: server,
   // As the runner sets it for that host; nothing here calls the API (storage and sources are referrer only).

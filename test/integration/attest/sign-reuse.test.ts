@@ -1,7 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -16,12 +14,14 @@ import type { BundleJson, Statement, WorkflowClaims } from '../../../shared/atte
 import { digestOf } from '../../../shared/oci/digest.js';
 import { RegistryClient } from '../../../shared/oci/registry.js';
 import type { Digest } from '../../../shared/oci/types.js';
+import { keylessSigning } from '../../support/attestations.js';
 import { type GitHubServer, startGitHubServer } from '../../support/github-server.js';
 import { makeImage, pushImage, type TestImage } from '../../support/images.js';
 import { type OsvServer, startOsvServer } from '../../support/osv-server.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { startRegistry, type TestRegistry } from '../../support/services.js';
-import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { GITHUB_ISSUER, type Sigstore, startSigstore, writeSigningFiles } from '../../support/sigstore.js';
+import { startTokenService, type TokenService } from '../../support/token-service.js';
 
 // When sign may skip signing: only for an attestation already stored whose statement is identical (subjects,
 // predicate type, predicate digest) and whose bundle verifies as this run's signer against the trusted root.
@@ -39,8 +39,7 @@ let sigstore: Sigstore;
 let rogue: Sigstore;
 let github: GitHubServer;
 let osv: OsvServer;
-let oidc: Server;
-let oidcUrl: string;
+let oidc: TokenService;
 let workspace: string;
 const claims: Partial<WorkflowClaims> = { repository_visibility: 'public' };
 
@@ -52,21 +51,9 @@ beforeAll(async () => {
     startGitHubServer({ token: TOKEN }),
     startOsvServer({ records: [] }),
   ]);
-  // The runner's OIDC endpoint.
-  oidc = createServer((req, res) => {
-    const audience = new URL(req.url ?? '/', 'http://x').searchParams.get('audience');
-    res.writeHead(audience === 'sigstore' ? 200 : 400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ value: githubToken(claims) }));
-  });
-  await new Promise<void>((done) => oidc.listen(0, '127.0.0.1', done));
-  oidcUrl = `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`;
-
+  oidc = await startTokenService(() => claims);
   workspace = mkdtempSync(join(tmpdir(), 'slipway-reuse-ws-'));
-  writeFileSync(join(workspace, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
-  writeFileSync(
-    join(workspace, 'signing-config.json'),
-    JSON.stringify({ fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }),
-  );
+  writeSigningFiles(workspace, sigstore);
 }, 120_000);
 
 afterAll(async () => {
@@ -76,7 +63,7 @@ afterAll(async () => {
     rogue?.close(),
     github?.close(),
     osv?.close(),
-    new Promise((done) => oidc?.close(done)),
+    oidc?.close(),
   ]);
 });
 
@@ -98,8 +85,7 @@ const sign = (inputs: Record<string, string>, env: Record<string, string> = {}) 
   runActionYml(signYml, {
     workspace,
     env: {
-      ACTIONS_ID_TOKEN_REQUEST_URL: oidcUrl,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token',
+      ...oidc.env,
       GITHUB_API_URL: github.url,
       GITHUB_REPOSITORY: 'acme/app',
       ...env,
@@ -159,13 +145,7 @@ describe('sign reuses only what it verified and what is identical', () => {
     const name = `${registry.host}/acme/planted`;
     const subject = { name, ...built.top.descriptor, platforms: {} };
     const plantedStatement = statement(statementSubjects(subject, { platforms: false }), CUSTOM_TYPE, predicate);
-    const planted = await signStatement(plantedStatement, {
-      kind: 'keyless',
-      fulcioUrl: rogue.fulcioUrl,
-      rekorUrl: rogue.rekorUrl,
-      tsaUrl: rogue.tsaUrl,
-      identityToken: async () => githubToken(claims),
-    });
+    const planted = await signStatement(plantedStatement, keylessSigning(rogue, claims));
     const leaf = (planted.verificationMaterial as { certificate: { rawBytes: string } }).certificate.rawBytes;
     expect(X509Certificate.parse(Buffer.from(leaf, 'base64')).subjectAltName).toBe(SAN);
     expect(() => verifiesAgainstTrustedRoot(planted)).toThrow();
@@ -198,14 +178,7 @@ describe('sign reuses only what it verified and what is identical', () => {
     const subject = { name, ...built.top.descriptor, platforms: {} };
     const other = await signStatement(
       statement(statementSubjects(subject, { platforms: false }), CUSTOM_TYPE, predicate),
-      {
-        kind: 'keyless',
-        fulcioUrl: sigstore.fulcioUrl,
-        rekorUrl: sigstore.rekorUrl,
-        tsaUrl: sigstore.tsaUrl,
-        identityToken: async () =>
-          githubToken({ ...claims, job_workflow_ref: 'acme/app/.github/workflows/other.yml@refs/heads/main' }),
-      },
+      keylessSigning(sigstore, { ...claims, job_workflow_ref: 'acme/app/.github/workflows/other.yml@refs/heads/main' }),
     );
     await storeBundleReferrer(
       repo('acme/other-signer'),

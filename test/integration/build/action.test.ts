@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { digestOf } from '../../../shared/oci/digest.js';
 import { RegistryClient } from '../../../shared/oci/registry.js';
 import { harnessEvent } from '../../support/events.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
+import { writeServerApp } from '../../support/server-app.js';
 import { requireTool, skopeo, startRegistry, type TestRegistry } from '../../support/services.js';
 
 // The build action as the runner runs it: dist/build/index.mjs with INPUT_* and a recorded event, against
@@ -27,12 +28,7 @@ afterAll(async () => {
 /** A workspace with a RUN-less app: a "static binary" and a Node app with node_modules. */
 function appWorkspace(): string {
   const workspace = mkdtempSync(join(tmpdir(), 'slipway-build-ws-'));
-  mkdirSync(join(workspace, 'bin'));
-  writeFileSync(join(workspace, 'bin/server'), '#!/bin/sh\necho serving\n');
-  chmodSync(join(workspace, 'bin/server'), 0o755);
-  mkdirSync(join(workspace, 'app/node_modules/left-pad'), { recursive: true });
-  writeFileSync(join(workspace, 'app/server.js'), 'console.log("hello");\n');
-  writeFileSync(join(workspace, 'app/node_modules/left-pad/package.json'), '{"name":"left-pad","version":"1.3.0"}\n');
+  writeServerApp(workspace);
   return workspace;
 }
 
@@ -41,22 +37,21 @@ const skopeoDigest = (ref: string) =>
 
 const tagRelease = harnessEvent('push-tag');
 
+/** The build action as a workflow runs it on the push of the tag v1.2.3. */
+const buildOnTag = (workspace: string, inputs: Record<string, string>) =>
+  runActionYml(actionYml, { workspace, event: tagRelease.event, env: tagRelease.env, inputs });
+
 describe('build action, native builder', () => {
   it('pushes a two-platform image whose every tag skopeo resolves to the reported digest', async () => {
     const workspace = appWorkspace();
-    const { main } = await runActionYml(actionYml, {
-      workspace,
-      event: tagRelease.event,
-      env: tagRelease.env,
-      inputs: {
-        image: `${registry.host}/acme/api`,
-        directories: 'bin:/usr/local/bin\napp:/app',
-        platforms: 'linux/amd64,linux/arm64',
-        entrypoint: '["/usr/local/bin/server"]',
-        env: 'NODE_ENV=production',
-        'verify-reproducible': 'true',
-      },
-    });
+    const inputs = {
+      image: `${registry.host}/acme/api`,
+      directories: 'bin:/usr/local/bin\napp:/app',
+      platforms: 'linux/amd64,linux/arm64',
+      entrypoint: '["/usr/local/bin/server"]',
+      env: 'NODE_ENV=production',
+    };
+    const { main } = await buildOnTag(workspace, { ...inputs, 'verify-reproducible': 'true' });
     expect(main.errors).toEqual([]);
     expect(main.exitCode).toBe(0);
     const digest = main.outputs.digest!;
@@ -97,33 +92,17 @@ describe('build action, native builder', () => {
     expect(main.summary).toContain('Reproducible: a rebuild gave the same digest.');
 
     // A re-run of the same commit is the same image and pushes nothing new.
-    const again = await runActionYml(actionYml, {
-      workspace,
-      event: tagRelease.event,
-      env: tagRelease.env,
-      inputs: {
-        image: `${registry.host}/acme/api`,
-        directories: 'bin:/usr/local/bin\napp:/app',
-        platforms: 'linux/amd64,linux/arm64',
-        entrypoint: '["/usr/local/bin/server"]',
-        env: 'NODE_ENV=production',
-      },
-    });
+    const again = await buildOnTag(workspace, inputs);
     expect(again.main.outputs.digest).toBe(digest);
   });
 
   it('builds into an OCI layout with no registry at all', async () => {
     const workspace = appWorkspace();
-    const { main } = await runActionYml(actionYml, {
-      workspace,
-      event: tagRelease.event,
-      env: tagRelease.env,
-      inputs: {
-        image: 'oci-layout:out',
-        directories: 'app:/app',
-        platforms: 'linux/amd64',
-        tags: 'type=raw,value=local',
-      },
+    const { main } = await buildOnTag(workspace, {
+      image: 'oci-layout:out',
+      directories: 'app:/app',
+      platforms: 'linux/amd64',
+      tags: 'type=raw,value=local',
     });
     expect(main.errors).toEqual([]);
     const raw = skopeo(['inspect', '--raw', `oci:${join(workspace, 'out')}:local`]);
@@ -135,16 +114,11 @@ describe('build action, buildah builder', () => {
   it('builds FROM scratch and FROM a base built in the test, each tag agreeing with skopeo', async () => {
     // The base: built by this action's native builder and pushed to the registry.
     const baseWs = appWorkspace();
-    const base = await runActionYml(actionYml, {
-      workspace: baseWs,
-      event: tagRelease.event,
-      env: tagRelease.env,
-      inputs: {
-        image: `${registry.host}/acme/base`,
-        directories: 'bin:/usr/local/bin',
-        platforms: 'linux/amd64',
-        tags: 'type=raw,value=v1',
-      },
+    const base = await buildOnTag(baseWs, {
+      image: `${registry.host}/acme/base`,
+      directories: 'bin:/usr/local/bin',
+      platforms: 'linux/amd64',
+      tags: 'type=raw,value=v1',
     });
     expect(base.main.errors).toEqual([]);
     const baseRef = `${registry.host}/acme/base@${base.main.outputs.digest}`;
@@ -158,15 +132,10 @@ describe('build action, buildah builder', () => {
         join(workspace, 'Containerfile'),
         `FROM ${from}\nCOPY app /app\nARG GREETING\nLABEL greeting=$GREETING\n`,
       );
-      const { main } = await runActionYml(actionYml, {
-        workspace,
-        event: tagRelease.event,
-        env: tagRelease.env,
-        inputs: {
-          image: `${registry.host}/acme/web`,
-          'build-args': 'GREETING=hi',
-          tags: `type=raw,value=${layers}-a\ntype=raw,value=${layers}-b`,
-        },
+      const { main } = await buildOnTag(workspace, {
+        image: `${registry.host}/acme/web`,
+        'build-args': 'GREETING=hi',
+        tags: `type=raw,value=${layers}-a\ntype=raw,value=${layers}-b`,
       });
       expect(main.errors).toEqual([]);
       expect(main.outputs.builder).toBe('buildah');
@@ -219,7 +188,7 @@ describe('build action, bad input', () => {
   it.each(cases)('%s gives one clear error', async (_what, inputs, message) => {
     const workspace = appWorkspace();
     writeFileSync(join(workspace, 'Containerfile'), 'FROM scratch\n');
-    const { main } = await runActionYml(actionYml, { workspace, event: tagRelease.event, env: tagRelease.env, inputs });
+    const { main } = await buildOnTag(workspace, inputs);
     expect(main.exitCode).toBe(1);
     expect(main.errors).toHaveLength(1);
     expect(main.errors[0]).toMatch(message);
@@ -228,11 +197,10 @@ describe('build action, bad input', () => {
 
   it('moves no tag when the registry refuses the push', async () => {
     const workspace = appWorkspace();
-    const { main } = await runActionYml(actionYml, {
-      workspace,
-      event: tagRelease.event,
-      env: tagRelease.env,
-      inputs: { image: `${locked.host}/acme/api`, directories: 'app:/app', platforms: 'linux/amd64' },
+    const { main } = await buildOnTag(workspace, {
+      image: `${locked.host}/acme/api`,
+      directories: 'app:/app',
+      platforms: 'linux/amd64',
     });
     expect(main.exitCode).toBe(1);
     expect(main.errors).toHaveLength(1);

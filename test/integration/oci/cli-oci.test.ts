@@ -1,17 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciLayoutStore } from '../../../shared/oci/layout.js';
+import { runCli } from '../../support/cli.js';
 import { makeImage, pushImage } from '../../support/images.js';
-import { distRoot } from '../../support/runner-harness.js';
 import { skopeo, startRegistry, type TestRegistry } from '../../support/services.js';
 
 // The OCI commands of the built CLI (dist/cli/index.mjs) where they used to answer wrongly with exit 0:
 // tags of a repository that does not exist, a layout tag with "..", a layout copy without a tag.
 
-const cli = join(distRoot, 'cli/index.mjs');
 let registry: TestRegistry;
 const dirs: string[] = [];
 
@@ -29,18 +27,9 @@ function workdir(): string {
   return dir;
 }
 
-function slipway(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: cwd },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
 describe('slipway OCI commands', () => {
   it('tags: a repository that does not exist is an error naming it, not []', () => {
-    const result = slipway(['tags', `${registry.host}/acme/no-such-repo`], workdir());
+    const result = runCli(['tags', `${registry.host}/acme/no-such-repo`], workdir());
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(
@@ -53,7 +42,7 @@ describe('slipway OCI commands', () => {
     const dir = workdir();
     const source = await OciLayoutStore.open(join(dir, 'src'), { create: true });
     await pushImage(source, makeImage(), ['v1']);
-    const result = slipway(['copy', 'oci-layout:src:v1', `oci-layout:${dir}/lx:../../etc`], dir);
+    const result = runCli(['copy', 'oci-layout:src:v1', `oci-layout:${dir}/lx:../../etc`], dir);
     // 2: the CLI's exit code for a bad argument.
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`Input 'destination' is "oci-layout:${dir}/lx:../../etc"`);
@@ -68,7 +57,7 @@ describe('slipway OCI commands', () => {
     const image = makeImage();
     await pushImage(source, image, ['v1']);
     // By digest, so neither side names a tag.
-    const result = slipway(['copy', `oci-layout:src@${image.top.descriptor.digest}`, 'oci-layout:out'], dir);
+    const result = runCli(['copy', `oci-layout:src@${image.top.descriptor.digest}`, 'oci-layout:out'], dir);
     expect(result.stderr).not.toContain('a bug in Slipway');
     expect(result.code).toBe(0);
     const index = JSON.parse(readFileSync(join(dir, 'out', 'index.json'), 'utf8')) as {

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStatement } from '../../../shared/attest/sign.js';
-import {
-  type IdentityPolicy,
-  PREDICATE_TYPES,
-  STATEMENT_TYPE,
-  type WorkflowClaims,
-} from '../../../shared/attest/types.js';
+import { type IdentityPolicy, PREDICATE_TYPES, type WorkflowClaims } from '../../../shared/attest/types.js';
 import { identityMatcher, verifyBundles } from '../../../shared/attest/verify.js';
 import { InvalidValueError } from '../../../shared/core/errors.js';
 import { githubContext } from '../../../shared/github/context.js';
-import { digestHex, digestOf } from '../../../shared/oci/digest.js';
-import { githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { digestOf } from '../../../shared/oci/digest.js';
+import { imageStatement, keylessSigning } from '../../support/attestations.js';
+import { type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 // The signer identity a policy accepts, on each kind of GitHub host: the SAN Fulcio writes is
 // `<server URL>/<job_workflow_ref>`, so the server URL comes from the run's GitHub context, never a constant.
@@ -141,22 +137,9 @@ describe('verifying real bundles on each host', () => {
   });
 
   async function signed(claims: Partial<WorkflowClaims> & { iss: string }) {
-    return signStatement(
-      {
-        _type: STATEMENT_TYPE,
-        subject: [{ name: 'ghcr.io/acme/app', digest: { sha256: digestHex(image) } }],
-        predicateType: PREDICATE_TYPES.slsaProvenance,
-        predicate: {},
-      },
-      {
-        kind: 'keyless',
-        fulcioUrl: sigstore.fulcioUrl,
-        identityToken: async () => githubToken(claims as Partial<WorkflowClaims>),
-        rekorUrl: sigstore.rekorUrl,
-        tsaUrl: sigstore.tsaUrl,
-      },
-      { retry: 0 },
-    );
+    return signStatement(imageStatement(image), keylessSigning(sigstore, claims as Partial<WorkflowClaims>), {
+      retry: 0,
+    });
   }
 
   const verifyAs = (bundle: Record<string, unknown>, policy: IdentityPolicy) =>

@@ -1,25 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeClaims, isPrivateRepository, requestIdToken } from '../../../shared/attest/oidc.js';
 import { SlipwayError } from '../../../shared/core/errors.js';
+import { type Handler, loopbackServers } from '../../support/loopback.js';
 
 // The runner's token service is played by a loopback server: it checks what a real one checks
 // (bearer header, audience parameter) and fails on demand, which the real one cannot be made to do.
 
-type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-const servers: Server[] = [];
-
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((done) => s.close(done))));
-});
+const loopback = loopbackServers();
+// The token service is named by a URL, not a host.
+const serve = async (handler: Handler) => `http://${await loopback.serve(handler)}`;
+afterEach(loopback.closeAll);
 
 const REQUEST_TOKEN = 'runner-request-token-xyz';
 

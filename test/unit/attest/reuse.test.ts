@@ -4,7 +4,8 @@ import { signStatement } from '../../../shared/attest/sign.js';
 import type { StoredAttestation } from '../../../shared/attest/stores.js';
 import type { Statement } from '../../../shared/attest/types.js';
 import type { Logger } from '../../../shared/core/logger.js';
-import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { keylessSigning } from '../../support/attestations.js';
+import { GITHUB_ISSUER, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}` as const;
 const OTHER = `sha256:${'b'.repeat(64)}` as const;
@@ -48,13 +49,7 @@ describe('ReusePolicy', () => {
   });
 
   const signWith = (instance: Sigstore, s: Statement, workflowRef = WORKFLOW) =>
-    signStatement(s, {
-      kind: 'keyless',
-      fulcioUrl: instance.fulcioUrl,
-      rekorUrl: instance.rekorUrl,
-      tsaUrl: instance.tsaUrl,
-      identityToken: async () => githubToken({ job_workflow_ref: workflowRef }),
-    });
+    signStatement(s, keylessSigning(instance, { job_workflow_ref: workflowRef }));
 
   function policy(fetched: { count: number }, root: object | null = sigstore.trustedRoot) {
     const lines: string[] = [];

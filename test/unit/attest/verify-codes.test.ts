@@ -6,11 +6,8 @@ import { keyHint, keySigner, signStatement } from '../../../shared/attest/sign.j
 import { EMPTY_TRUSTED_ROOT } from '../../../shared/attest/trusted-root.js';
 import {
   type BundleJson,
-  type IdentityPolicy,
   IN_TOTO_PAYLOAD_TYPE,
   PREDICATE_TYPES,
-  STATEMENT_TYPE,
-  type Statement,
   type StorageLocation,
   type WorkflowClaims,
 } from '../../../shared/attest/types.js';
@@ -21,9 +18,10 @@ import {
   type VerifyBundlesInput,
   verifyBundles,
 } from '../../../shared/attest/verify.js';
-import { digestHex, digestOf } from '../../../shared/oci/digest.js';
+import { digestOf } from '../../../shared/oci/digest.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { imageStatement, keylessSigning, RELEASE_POLICY } from '../../support/attestations.js';
+import { GITHUB_ISSUER, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 // Every failure code verification.json can carry, each produced by a real bundle from the loopback Sigstore
 // (or a key) going through the real checks: policies and the evidence action act on these codes, so each must
@@ -32,12 +30,6 @@ import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../
 const IMAGE = digestOf(Buffer.from('image manifest'));
 const OTHER_IMAGE = digestOf(Buffer.from('another image manifest'));
 const LOCATION: StorageLocation = { kind: 'referrer', manifest: digestOf(Buffer.from('m')), via: 'referrers-api' };
-const POLICY: IdentityPolicy = {
-  issuer: GITHUB_ISSUER,
-  repository: 'acme/app',
-  workflow: '.github/workflows/release.yml',
-  ref: 'refs/heads/main',
-};
 
 let sigstore: Sigstore;
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -56,34 +48,17 @@ afterAll(async () => {
   await sigstore?.close();
 });
 
-function statement(predicateType: string = PREDICATE_TYPES.slsaProvenance, digest: Digest = IMAGE): Statement {
-  return {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: 'ghcr.io/acme/app', digest: { sha256: digestHex(digest) } }],
-    predicateType,
-    predicate: {},
-  };
-}
-
 function keyless(
   claims: Partial<WorkflowClaims> = {},
   options: { digest?: Digest; rekor?: boolean; tsa?: boolean } = {},
 ): Promise<BundleJson> {
-  return signStatement(
-    statement(PREDICATE_TYPES.slsaProvenance, options.digest),
-    {
-      kind: 'keyless',
-      fulcioUrl: sigstore.fulcioUrl,
-      identityToken: async () => githubToken(claims),
-      ...(options.rekor === false ? {} : { rekorUrl: sigstore.rekorUrl }),
-      ...(options.tsa === false ? {} : { tsaUrl: sigstore.tsaUrl }),
-    },
-    { retry: 0 },
-  );
+  return signStatement(imageStatement(options.digest ?? IMAGE), keylessSigning(sigstore, claims, options), {
+    retry: 0,
+  });
 }
 
 function keyed(options: { rekor?: boolean; tsa?: boolean } = {}): Promise<BundleJson> {
-  return signStatement(statement(), {
+  return signStatement(imageStatement(IMAGE), {
     kind: 'key',
     privateKeyPem: PRIVATE_PEM,
     ...(options.rekor ? { rekorUrl: sigstore.rekorUrl } : {}),
@@ -113,7 +88,7 @@ function run(bundles: BundleJson[], options: Partial<VerifyBundlesInput> = {}): 
     candidates: bundles.map((bundle) => ({ bundle, location: LOCATION })),
     subjectDigest: IMAGE,
     trustedRoot: sigstore.trustedRoot,
-    policy: POLICY,
+    policy: RELEASE_POLICY,
     requiredPredicateTypes: [PREDICATE_TYPES.slsaProvenance],
     ...options,
   });
@@ -144,7 +119,7 @@ const cases: Record<VerificationFailureCode, () => Promise<[VerificationOutcome,
   ],
   // Key-signed with no log entry: nothing but the signature can notice the swapped payload.
   SIGNATURE_INVALID: async () => [
-    await run([withPayload(await keyed(), { ...statement(), predicate: { forged: true } })], withKey),
+    await run([withPayload(await keyed(), { ...imageStatement(IMAGE), predicate: { forged: true } })], withKey),
     /signature verification failed \(SIGNATURE_ERROR\)/,
   ],
   CERTIFICATE_CHAIN_INVALID: async () => [
@@ -157,7 +132,7 @@ const cases: Record<VerificationFailureCode, () => Promise<[VerificationOutcome,
     /\(TLOG_ERROR\): expected 1 tlog entries, got 0/,
   ],
   TLOG_INVALID: async () => [
-    await run([withPayload(await keyless(), { ...statement(), predicate: { forged: true } })]),
+    await run([withPayload(await keyless(), { ...imageStatement(IMAGE), predicate: { forged: true } })]),
     /\(TLOG_BODY_ERROR\)/,
   ],
   TIMESTAMP_MISSING: async () => [
@@ -205,12 +180,12 @@ const cases: Record<VerificationFailureCode, () => Promise<[VerificationOutcome,
   ],
   RUNNER_ENVIRONMENT_MISMATCH: async () => [
     await run([await keyless({ runner_environment: 'self-hosted' })], {
-      policy: { ...POLICY, runnerEnvironment: 'github-hosted' },
+      policy: { ...RELEASE_POLICY, runnerEnvironment: 'github-hosted' },
     }),
     /wrong runner environment: expected github-hosted, got self-hosted/,
   ],
   SOURCE_COMMIT_MISMATCH: async () => [
-    await run([await keyless()], { policy: { ...POLICY, sourceCommit: 'f'.repeat(40) } }),
+    await run([await keyless()], { policy: { ...RELEASE_POLICY, sourceCommit: 'f'.repeat(40) } }),
     /wrong source commit: expected f{40}, got 4f3c2a1b/,
   ],
   SOURCE_REF_MISMATCH: async () => [

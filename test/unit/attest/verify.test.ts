@@ -5,8 +5,6 @@ import {
   type BundleJson,
   type IdentityPolicy,
   PREDICATE_TYPES,
-  STATEMENT_TYPE,
-  type Statement,
   type StorageLocation,
   type WorkflowClaims,
 } from '../../../shared/attest/types.js';
@@ -19,7 +17,8 @@ import {
 } from '../../../shared/attest/verify.js';
 import { digestHex, digestOf } from '../../../shared/oci/digest.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { GITHUB_ISSUER, githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { imageStatement, keylessSigning, RELEASE_POLICY } from '../../support/attestations.js';
+import { GITHUB_ISSUER, type Sigstore, startSigstore } from '../../support/sigstore.js';
 
 // Bundles are signed for real by the loopback Fulcio/Rekor/TSA and verified against its trusted root, so
 // every failure below comes from the same checks a production bundle goes through.
@@ -35,22 +34,6 @@ const REFERRER: StorageLocation = {
 const GITHUB: StorageLocation = { kind: 'github', id: 42 };
 const LEGACY: StorageLocation = { kind: 'cosign-legacy', tag: `sha256-${digestHex(IMAGE)}.att` };
 
-const POLICY: IdentityPolicy = {
-  issuer: GITHUB_ISSUER,
-  repository: 'acme/app',
-  workflow: '.github/workflows/release.yml',
-  ref: 'refs/heads/main',
-};
-
-function statement(predicateType: string, digest: Digest = IMAGE): Statement {
-  return {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: 'ghcr.io/acme/app', digest: { sha256: digestHex(digest) } }],
-    predicateType,
-    predicate: {},
-  };
-}
-
 let sigstore: Sigstore;
 
 beforeAll(async () => {
@@ -62,17 +45,7 @@ afterAll(async () => {
 });
 
 async function keyless(predicateType: string, claims: Partial<WorkflowClaims> = {}, digest?: Digest) {
-  return signStatement(
-    statement(predicateType, digest),
-    {
-      kind: 'keyless',
-      fulcioUrl: sigstore.fulcioUrl,
-      identityToken: async () => githubToken(claims),
-      rekorUrl: sigstore.rekorUrl,
-      tsaUrl: sigstore.tsaUrl,
-    },
-    { retry: 0 },
-  );
+  return signStatement(imageStatement(digest ?? IMAGE, predicateType), keylessSigning(sigstore, claims), { retry: 0 });
 }
 
 function verify(
@@ -83,7 +56,7 @@ function verify(
     candidates,
     subjectDigest: IMAGE,
     trustedRoot: sigstore.trustedRoot,
-    policy: 'policy' in options ? options.policy : POLICY,
+    policy: 'policy' in options ? options.policy : RELEASE_POLICY,
     publicKeys: options.publicKeys,
     requiredPredicateTypes: options.required ?? [PREDICATE_TYPES.slsaProvenance],
   });
@@ -162,7 +135,7 @@ describe('verifyBundles', () => {
   it('fails a bundle whose payload was swapped after signing, with the library error code', async () => {
     const signed = await keyless(PREDICATE_TYPES.slsaProvenance);
     const envelope = signed.dsseEnvelope as { payload: string };
-    const forged = { ...statement(PREDICATE_TYPES.slsaProvenance), predicate: { forged: true } };
+    const forged = { ...imageStatement(IMAGE), predicate: { forged: true } };
     const bundle: BundleJson = {
       ...signed,
       dsseEnvelope: { ...envelope, payload: Buffer.from(JSON.stringify(forged)).toString('base64') },
@@ -221,7 +194,7 @@ describe('verifyBundles', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const privateKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const publicKeyPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
-    const bundle = await signStatement(statement(PREDICATE_TYPES.slsaProvenance), {
+    const bundle = await signStatement(imageStatement(IMAGE), {
       kind: 'key',
       privateKeyPem,
       rekorUrl: sigstore.rekorUrl,
@@ -257,7 +230,7 @@ describe('verifyBundles', () => {
   });
 
   it('matches a tag ref against a glob, and a glob cannot reach past the "@" that ends the ref', async () => {
-    const policy = { ...POLICY, ref: 'refs/tags/v*' };
+    const policy = { ...RELEASE_POLICY, ref: 'refs/tags/v*' };
     const tagged = await keyless(PREDICATE_TYPES.slsaProvenance, { ref: 'refs/tags/v1.2.3' });
     expect((await verify([{ bundle: tagged, location: REFERRER }], { policy })).verified).toBe(true);
 
@@ -282,7 +255,7 @@ describe('verifyBundles', () => {
 
     const selfHosted = await keyless(PREDICATE_TYPES.slsaProvenance, { runner_environment: 'self-hosted' });
     const policy = {
-      ...POLICY,
+      ...RELEASE_POLICY,
       runnerEnvironment: 'github-hosted',
       sourceCommit: '4f3c2a1b0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b',
     };
@@ -336,7 +309,7 @@ describe('verifyBundles', () => {
 
 describe('identityMatcher', () => {
   it('anchors the SAN and escapes every policy value', () => {
-    const { san, extensions } = identityMatcher(POLICY);
+    const { san, extensions } = identityMatcher(RELEASE_POLICY);
     expect(extensions).toEqual({ issuer: GITHUB_ISSUER });
     expect(san.test(RELEASE_SAN)).toBe(true);
     expect(san.test(`${RELEASE_SAN}x`)).toBe(false);
@@ -348,7 +321,7 @@ describe('identityMatcher', () => {
   });
 
   it('turns a ref glob into a pattern confined to the ref', () => {
-    const { san } = identityMatcher({ ...POLICY, ref: 'refs/tags/v*' });
+    const { san } = identityMatcher({ ...RELEASE_POLICY, ref: 'refs/tags/v*' });
     const workflow = 'https://github.com/acme/app/.github/workflows/release.yml';
     expect(san.test(`${workflow}@refs/tags/v1.2.3`)).toBe(true);
     expect(san.test(`${workflow}@refs/tags/v`)).toBe(true);

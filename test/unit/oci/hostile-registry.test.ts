@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,27 +12,17 @@ import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../../shared/oci/media-t
 import { RegistryClient } from '../../../shared/oci/registry.js';
 import { StallError } from '../../../shared/oci/timeouts.js';
 import { readAll } from '../../support/images.js';
+import { loopbackServers } from '../../support/loopback.js';
 
 // A registry that misbehaves on purpose, on loopback: oversized manifests, descriptors that lie about sizes,
 // answers that never come and bodies that stop halfway. Each must end in one error naming the registry and
 // the operation, soon, and without reading what it was sent into memory. Timeouts are a few hundred ms here.
 
-type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-const servers: Server[] = [];
+const { serve, closeAll } = loopbackServers();
 const dirs: string[] = [];
 
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((done) => server.close(done));
-  }
+  await closeAll();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 

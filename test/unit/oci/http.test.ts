@@ -1,27 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../../../shared/oci/auth/authenticator.js';
 import { explicitCredentials } from '../../../shared/oci/auth/credentials.js';
 import { StoreError } from '../../../shared/oci/errors.js';
 import { type RegistryRequest, RegistryTransport } from '../../../shared/oci/http.js';
+import { loopbackServers } from '../../support/loopback.js';
 
 // Faults a real registry cannot be made to produce on demand (503 with Retry-After, resets, redirects to
 // another host) come from a loopback server that answers from a script.
 
-type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-const servers: Server[] = [];
-
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((done) => s.close(done))));
-});
+const { serve, closeAll } = loopbackServers();
+afterEach(closeAll);
 
 function transport(options: { sleeps?: number[]; credentials?: ReturnType<typeof explicitCredentials> } = {}) {
   const sleeps = options.sleeps ?? [];
