@@ -18,6 +18,7 @@ import { BUILD_RECORD } from '../../shared/records/build.js';
 import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { boolean, choice, list, parsed, text } from '../../shared/runner/inputs.js';
+import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 // The build action: inputs into one typed request, shared/build does the rest. Everything heavier than
 // input parsing is imported inside main(), so a bad input fails before any of it loads.
@@ -60,6 +61,7 @@ export const build = defineAction({
     'verify-reproducible': boolean({ default: 'false' }),
     username: text(),
     password: text({ secret: true }),
+    ...registryTimeoutInputs,
     base: parsed(baseImage, { expected: 'scratch or an image pinned by digest, e.g. ghcr.io/acme/base@sha256:…' }),
     directories: list({ item: (value) => void parseDirectory(value) }),
     entrypoint: parsed(parseCommand, { expected: 'a JSON array of strings or words separated by spaces' }),
@@ -156,6 +158,7 @@ export const build = defineAction({
         },
         ...(importFrom ? { importFrom } : {}),
         ...(credentials ? { credentials } : {}),
+        registryTimeouts: registryTimeouts(inputs),
       },
       { env, logger, secrets, workspace, summary },
     );

@@ -10,6 +10,7 @@ import { readSubjectInput, requireImageOrSubject } from '../../shared/records/su
 import { defineAction } from '../../shared/runner/action.js';
 import { boolean, choice, choiceList, list, parsed, text } from '../../shared/runner/inputs.js';
 import { SLIPWAY_VERSION } from '../../shared/version.js';
+import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 // The sbom action: inputs into one typed request; shared/sbom/run.ts describes, attaches and gates.
 
@@ -29,6 +30,7 @@ export const sbom = defineAction({
     'output-dir': text(),
     username: text(),
     password: text({ secret: true }),
+    ...registryTimeoutInputs,
   },
   outputs: ['files', 'decision', 'record'],
 
@@ -56,6 +58,7 @@ export const sbom = defineAction({
         osvUrl: inputs['osv-url'],
         outputDir,
         ...(login ? { credentials: login } : {}),
+        registryTimeouts: registryTimeouts(inputs),
       },
       { env, logger, secrets, workspace, summary, now: () => new Date(), toolVersion: SLIPWAY_VERSION },
     );

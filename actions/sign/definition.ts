@@ -17,6 +17,7 @@ import {
   parsed,
   text,
 } from '../../shared/runner/inputs.js';
+import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 // The sign action: inputs into one typed request; shared/attest/run-sign.ts signs and stores.
 
@@ -45,6 +46,7 @@ export const sign = defineAction({
     'github-token': githubTokenInput(),
     username: text(),
     password: text({ secret: true }),
+    ...registryTimeoutInputs,
   },
   outputs: ['bundles', 'record'],
 
@@ -101,6 +103,7 @@ export const sign = defineAction({
         publicLog: inputs['public-log'],
         ...(githubToken ? { githubToken } : {}),
         ...(login ? { login } : {}),
+        registryTimeouts: registryTimeouts(inputs),
       },
       { env, logger, secrets, workspace, summary, now: () => new Date() },
     );

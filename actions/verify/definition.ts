@@ -9,6 +9,7 @@ import { readSubjectInput, requireImageOrSubject } from '../../shared/records/su
 import { VERIFICATION_RECORD } from '../../shared/records/verification.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { choiceList, githubToken as githubTokenInput, list, parsed, text } from '../../shared/runner/inputs.js';
+import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 // The verify action: inputs into one identity policy; shared/attest/run-verify.ts finds and verifies.
 
@@ -48,6 +49,7 @@ export const verify = defineAction({
     'github-token': githubTokenInput(),
     username: text(),
     password: text({ secret: true }),
+    ...registryTimeoutInputs,
   },
   outputs: ['verified', 'record'],
 
@@ -103,6 +105,7 @@ export const verify = defineAction({
         sources,
         ...(githubToken ? { githubToken } : {}),
         ...(login ? { login } : {}),
+        registryTimeouts: registryTimeouts(inputs),
       },
       { env, logger, secrets, workspace, summary },
     );

@@ -12,6 +12,7 @@ import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { ImageStore } from '../oci/store.js';
 import { readSubject, type Subject } from '../oci/subject.js';
+import type { Timeouts } from '../oci/timeouts.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { decodeClaims, isPrivateRepository, requestIdToken } from './oidc.js';
 import { ReusePolicy, type SignerIdentity, type TrustedRootSource } from './reuse.js';
@@ -72,6 +73,8 @@ export interface SignRequest {
   publicLog: 'auto' | 'true' | 'false';
   githubToken?: string;
   login?: Login;
+  /** Connect and idle timeouts for Slipway's registry requests; unset ones keep the defaults (shared/oci/timeouts.ts). */
+  registryTimeouts?: Partial<Timeouts>;
 }
 
 export interface SignRuntime extends Runtime {
@@ -107,7 +110,14 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
   const { env, logger, secrets } = runtime;
   // A bad key is the user's to fix, and is said before anything touches the network.
   const privateKey = request.key === undefined ? undefined : readSigningKey(request.key);
-  const client = createRegistryClient({ login: request.login, env, logger, secrets, userAgent: 'slipway-sign' });
+  const client = createRegistryClient({
+    login: request.login,
+    env,
+    logger,
+    secrets,
+    userAgent: 'slipway-sign',
+    timeouts: request.registryTimeouts,
+  });
   const reference = request.image ?? imageOfSubject(request.subject!);
   const opened = await openReference(reference, { client, workspace: runtime.workspace });
   const subject = request.subject ?? (await readSubject(opened.store, opened.name, reference.digest));

@@ -15,6 +15,7 @@ import { InvalidValueError, SlipwayError } from '../core/errors.js';
 import { GITHUB_COM_SERVER_URL } from '../github/context.js';
 import { digestAlgorithm, digestHex } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
+import { decideRequirements, type PlatformOutcome } from './requirements.js';
 import { EMPTY_TRUSTED_ROOT } from './trusted-root.js';
 import { checkCheckpointLogKeys, checkTrustedRoot, TrustedRootError } from './trusted-root-check.js';
 import {
@@ -25,11 +26,13 @@ import {
   type StorageLocation,
 } from './types.js';
 
+export { describeLocation } from './location.js';
+
 // Verifies attestations found for an image: each Sigstore bundle cryptographically (signature,
 // certificate chain, transparency log, timestamps), then against the identity policy, then its
 // in-toto statement against the image digest. Everything fails closed: a candidate passes only when
 // every check passed, and the outcome is verified only when every required predicate type has a
-// passing attestation.
+// passing attestation (where each type may be met, the index or every platform: requirements.ts).
 
 export interface CandidateBundle {
   bundle: BundleJson;
@@ -102,10 +105,18 @@ export interface AttestationCheck {
 
 export interface VerificationOutcome {
   verified: boolean;
+  /** What was found about the digest verify was given, and how each fared. */
   attestations: AttestationCheck[];
   missingPredicateTypes: string[];
   /** Why the outcome is not verified; empty when it is. */
   reasons: VerificationReason[];
+  /**
+   * For an index whose required SBOM types were looked for per platform (requirements.ts): each platform
+   * manifest, what was found about it, and the types it lacks. Absent when no platform was searched.
+   */
+  platforms?: Record<string, PlatformOutcome>;
+  /** The required types looked for on every platform manifest, because nothing about the index met them. */
+  platformPredicateTypes?: string[];
 }
 
 export interface VerifyBundlesInput {
@@ -251,16 +262,23 @@ function showPattern(pattern: RegExp): string {
 
 /** Verifies every candidate and decides whether the image has the attestations the caller requires. */
 export async function verifyBundles(input: VerifyBundlesInput): Promise<VerificationOutcome> {
-  const { candidates, subjectDigest, requiredPredicateTypes } = input;
-  if (candidates.length === 0) {
-    const missing = [...requiredPredicateTypes];
-    return {
-      verified: false,
-      attestations: [],
-      missingPredicateTypes: missing,
-      reasons: [{ code: 'NO_ATTESTATION', message: `no attestation found for ${subjectDigest}` }],
-    };
-  }
+  const checked = await checkBundles(input);
+  if ('unusable' in checked) return checked.unusable;
+  return decideRequirements({
+    required: input.requiredPredicateTypes,
+    image: { digest: input.subjectDigest, attestations: checked.attestations },
+  });
+}
+
+/**
+ * Verifies every candidate against `subjectDigest`, deciding nothing (requirements.ts decides). `unusable` is
+ * the whole outcome when nothing could be checked at all: the trusted root is not one to verify with.
+ */
+export async function checkBundles(
+  input: Omit<VerifyBundlesInput, 'requiredPredicateTypes'> & { requiredPredicateTypes?: string[] },
+): Promise<{ attestations: AttestationCheck[] } | { unusable: VerificationOutcome }> {
+  const { candidates, subjectDigest } = input;
+  if (candidates.length === 0) return { attestations: [] };
   const publicKeys = readPublicKeys(input.publicKeys ?? {});
   const keyOnly = input.trustedRoot === undefined;
   if (keyOnly && publicKeys.size === 0) {
@@ -275,16 +293,18 @@ export async function verifyBundles(input: VerifyBundlesInput): Promise<Verifica
     // Nothing can pass; the record still lists what was found and says why none was checked.
     const message = `the trusted root cannot be used: ${errorText(error)}`;
     return {
-      verified: false,
-      attestations: candidates.map(({ location }) => ({
-        location,
-        passed: false,
-        failure: message,
-        code: 'TRUSTED_ROOT_INVALID',
-        checks: [],
-      })),
-      missingPredicateTypes: [...requiredPredicateTypes],
-      reasons: [{ code: 'TRUSTED_ROOT_INVALID', message }],
+      unusable: {
+        verified: false,
+        attestations: candidates.map(({ location }) => ({
+          location,
+          passed: false,
+          failure: message,
+          code: 'TRUSTED_ROOT_INVALID',
+          checks: [],
+        })),
+        missingPredicateTypes: [...(input.requiredPredicateTypes ?? [])],
+        reasons: [{ code: 'TRUSTED_ROOT_INVALID', message }],
+      },
     };
   }
   const verifier = new Verifier(trustMaterial, {
@@ -300,33 +320,7 @@ export async function verifyBundles(input: VerifyBundlesInput): Promise<Verifica
     keyOnly,
     trustedRoot: input.trustedRoot,
   };
-  const attestations = candidates.map((candidate) => checkCandidate(candidate, context));
-
-  const passing = attestations.filter((a) => a.passed);
-  const missingPredicateTypes = requiredPredicateTypes.filter(
-    (required) =>
-      !passing.some((a) => a.predicateType !== undefined && predicateTypeSatisfies(a.predicateType, required)),
-  );
-  const verified = passing.length > 0 && missingPredicateTypes.length === 0;
-  const reasons: VerificationReason[] = [];
-  if (!verified) {
-    for (const a of attestations) {
-      if (!a.passed && a.code) reasons.push({ code: a.code, message: `${describeLocation(a.location)}: ${a.failure}` });
-    }
-    if (missingPredicateTypes.length > 0) {
-      reasons.push({
-        code: 'PREDICATE_TYPE_MISSING',
-        message: `missing required predicate types: ${missingPredicateTypes.join(', ')}`,
-      });
-    }
-    if (passing.length === 0) {
-      reasons.push({
-        code: 'NO_VALID_ATTESTATION',
-        message: `no attestation for ${subjectDigest} passed verification`,
-      });
-    }
-  }
-  return { verified, attestations, missingPredicateTypes, reasons };
+  return { attestations: candidates.map((candidate) => checkCandidate(candidate, context)) };
 }
 
 /** Which verifiers will find a passing attestation, by where the passing attestations are stored (signing.md §2). */
@@ -348,30 +342,6 @@ export function verifierFormats(checks: AttestationCheck[]): {
     // Legacy tags are policy-controller's default; referrer bundles need `signatureFormat: bundle`.
     'policy-controller': referrer || legacy,
   };
-}
-
-/** Where an attestation was found, for messages. */
-export function describeLocation(location: StorageLocation): string {
-  switch (location.kind) {
-    case 'referrer':
-      return `referrer ${location.manifest} (${location.via})`;
-    case 'github':
-      return `GitHub attestation ${location.id ?? location.url ?? '(no id)'}`;
-    case 'cosign-legacy':
-      return `cosign tag ${location.tag}`;
-  }
-}
-
-// SPDX statements are typed two ways: GitHub appends the document's version (…/Document/v2.3),
-// cosign's `spdxjson` does not. A bare requirement accepts any version; a versioned one accepts
-// that version or the bare URI (which does not say), never a different version.
-const SPDX_TYPE = /^https:\/\/spdx\.dev\/Document(?:\/v\d+(?:\.\d+)*)?$/;
-const SPDX_BARE = 'https://spdx.dev/Document';
-
-function predicateTypeSatisfies(actual: string, required: string): boolean {
-  if (actual === required) return true;
-  if (!SPDX_TYPE.test(actual) || !SPDX_TYPE.test(required)) return false;
-  return actual === SPDX_BARE || required === SPDX_BARE;
 }
 
 interface CandidateContext {

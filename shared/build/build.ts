@@ -11,6 +11,7 @@ import { type ImageReference, parseImageReference } from '../oci/reference.js';
 import { isLoopbackRegistry, type RegistryClient } from '../oci/registry.js';
 import type { ImageStore } from '../oci/store.js';
 import { readSubject, type Subject } from '../oci/subject.js';
+import type { Timeouts } from '../oci/timeouts.js';
 import { exec, findProgram } from '../process/exec.js';
 import type { BuilderName, BuildSecret, BuiltImage, ContainerfileBuild } from './builder.js';
 import { withCommitTime } from './checkout.js';
@@ -67,6 +68,8 @@ export interface BuildRequest {
   importFrom?: string;
   /** Registry credentials given as inputs, for builders that pull base images themselves. */
   credentials?: { registry: string; username: string; password: string };
+  /** Connect and idle timeouts for Slipway's registry requests; unset ones keep the defaults (shared/oci/timeouts.ts). */
+  registryTimeouts?: Partial<Timeouts>;
 }
 
 export interface BuildEnvironment {

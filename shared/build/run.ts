@@ -17,7 +17,14 @@ export type BuildRuntime = Runtime;
 
 export async function runBuild(request: BuildRequest, runtime: BuildRuntime): Promise<BuildRecord> {
   const { env, logger, secrets } = runtime;
-  const client = createRegistryClient({ login: request.credentials, env, logger, secrets, userAgent: 'slipway-build' });
+  const client = createRegistryClient({
+    login: request.credentials,
+    env,
+    logger,
+    secrets,
+    userAgent: 'slipway-build',
+    timeouts: request.registryTimeouts,
+  });
   const event = readWorkflowEvent(env);
   const git = event ? gitContextFromEnv(env, event.payload) : await gitContextFromCheckout(request.contextDir, env);
   const scratch = join(env.RUNNER_TEMP || tmpdir(), 'slipway');

@@ -8,6 +8,7 @@ import { sourceDateEpoch } from '../core/time.js';
 import { createRegistryClient } from '../oci/login.js';
 import { openReference } from '../oci/open.js';
 import type { ImageReference } from '../oci/reference.js';
+import type { Timeouts } from '../oci/timeouts.js';
 import type { Digest } from '../oci/types.js';
 import { type Exception, parseExceptions } from '../vuln/exceptions.js';
 import type { Finding } from '../vuln/finding.js';
@@ -36,6 +37,8 @@ export interface SbomRequest {
   osvUrl: string;
   outputDir: string;
   credentials?: { registry: string; username: string; password: string };
+  /** Connect and idle timeouts for Slipway's registry requests; unset ones keep the defaults (shared/oci/timeouts.ts). */
+  registryTimeouts?: Partial<Timeouts>;
 }
 
 export interface SbomRuntime extends Runtime {
@@ -78,6 +81,7 @@ export async function runSbom(request: SbomRequest, runtime: SbomRuntime): Promi
     logger,
     secrets: runtime.secrets,
     userAgent: 'slipway-sbom',
+    timeouts: request.registryTimeouts,
   });
   const opened = await openReference(request.image, { client, workspace: runtime.workspace });
   const created = sourceDateEpoch(env);

@@ -20,6 +20,7 @@ import { githubToken, type Sigstore, startSigstore } from '../support/sigstore.j
 //   sign   subject:    ${{ steps.build.outputs.record }}
 //          sbom-files: ${{ steps.sbom.outputs.files }}
 //   verify subject:    ${{ steps.sign.outputs.record }}
+//          predicate-types: provenance (about the index) and CycloneDX and SPDX (about every platform's manifest)
 //
 // Every record is checked against its schema under schemas/ with a validator built here from the schema files
 // alone, and against the others (same subject, same platforms), so a field renamed in one action breaks this
@@ -110,6 +111,25 @@ interface Subject {
   platforms: Record<string, string>;
 }
 
+interface CheckedAttestation {
+  passed: boolean;
+  predicateType?: string;
+  checks: string[];
+}
+
+interface VerificationFile {
+  _type: string;
+  subject: { name: string; digest: string };
+  verified: boolean;
+  outcome: {
+    attestations: CheckedAttestation[];
+    missingPredicateTypes: string[];
+    reasons: { code: string; message: string }[];
+    platformPredicateTypes?: string[];
+    platforms?: Record<string, { digest: string; attestations: CheckedAttestation[]; missingPredicateTypes: string[] }>;
+  };
+}
+
 describe('records chained through the built actions', () => {
   let build: PhaseResult;
   let buildRecord: { _type: string; version: number; subject: Subject };
@@ -164,6 +184,11 @@ describe('records chained through the built actions', () => {
   });
 
   let sign: PhaseResult;
+  /** The SPDX predicate type sign attested (the document's version is in it). */
+  const attestedSpdxType = () => {
+    const attestations = JSON.parse(sign.outputs.bundles!) as { predicateType: string }[];
+    return attestations.map((a) => a.predicateType).find((t) => t.startsWith('https://spdx.dev/Document'))!;
+  };
 
   it('sign takes build’s record as subject and sbom’s files output as sbom-files, as they are', async () => {
     sign = await step('sign', {
@@ -190,7 +215,10 @@ describe('records chained through the built actions', () => {
     expect(JSON.parse(sign.outputs.bundles!)).toEqual(attestations.attestations);
   });
 
-  it('verify takes sign’s record as its subject and passes', async () => {
+  it('verify takes sign’s record as its subject and passes, requiring provenance and each platform’s SBOMs', async () => {
+    // sign attests provenance about the index and each platform's SBOMs about that platform's manifest; verify
+    // meets the SBOM types on every platform of the index.
+    const spdx = attestedSpdxType();
     const verify = await step('verify', {
       subject: sign.outputs.record!,
       'trusted-root': 'trusted-root.json',
@@ -198,22 +226,40 @@ describe('records chained through the built actions', () => {
       workflow: '.github/workflows/release.yml',
       ref: REF,
       sources: 'referrer',
-      // The default, provenance: SBOM attestations are about each platform's manifest, not the index.
+      'predicate-types': `https://slsa.dev/provenance/v1,https://cyclonedx.org/bom,${spdx}`,
     });
     expect(verify.errors).toEqual([]);
     expect(verify.outputs.verified).toBe('true');
-    const verification = record('verification', verify.outputs.record) as unknown as {
-      _type: string;
-      subject: { name: string; digest: string };
-      verified: boolean;
-      outcome: { attestations: { passed: boolean; predicateType?: string }[] };
-    };
+    const verification = record('verification', verify.outputs.record) as unknown as VerificationFile;
     expect(verification._type).toBe('https://slipway.dev/records/verification');
     expect(verification.subject).toEqual({ name: buildRecord.subject.name, digest: buildRecord.subject.digest });
     expect(verification.verified).toBe(true);
+    expect(verification.outcome.reasons).toEqual([]);
+    expect(verification.outcome.missingPredicateTypes).toEqual([]);
     expect(verification.outcome.attestations.filter((a) => a.passed).map((a) => a.predicateType)).toContain(
       'https://slsa.dev/provenance/v1',
     );
+    expect(verification.outcome.platformPredicateTypes).toEqual(['https://cyclonedx.org/bom', spdx]);
+    // Every platform the build made, by its own manifest digest, with both its SBOMs verified about that manifest.
+    const platforms = verification.outcome.platforms!;
+    expect(Object.fromEntries(Object.entries(platforms).map(([p, { digest }]) => [p, digest]))).toEqual(
+      buildRecord.subject.platforms,
+    );
+    for (const [platform, result] of Object.entries(platforms)) {
+      expect(result.missingPredicateTypes, platform).toEqual([]);
+      expect(
+        result.attestations
+          .filter((a) => a.passed)
+          .map((a) => a.predicateType)
+          .sort(),
+        platform,
+      ).toEqual(['https://cyclonedx.org/bom', spdx]);
+      for (const a of result.attestations) expect(a.checks, platform).toContain(`a subject is ${result.digest}`);
+    }
+    // The summary shows each platform beside the index.
+    for (const [platform, digest] of Object.entries(buildRecord.subject.platforms)) {
+      expect(verify.summary).toContain(`| ${platform} \`${digest}\` | https://cyclonedx.org/bom | referrer |`);
+    }
   });
 
   it.each([
@@ -262,5 +308,61 @@ describe('records chained through the built actions', () => {
     expect(refused.errors).toEqual([
       'Input \'sbom-files\' is the given value: sbom files the JSON value: field [1].format is "cyclondx"; expected cyclonedx or spdx.',
     ]);
+  });
+
+  it('verify fails naming the platform whose SBOM sign was not given', async () => {
+    // The same build into another repository: its referrers start empty. sign gets amd64's SBOMs only.
+    const partialBuild = await step('build', {
+      image: `${registry.host}/acme/partial`,
+      directories: 'bin:/usr/local/bin\napp:/app',
+      platforms: 'linux/amd64,linux/arm64',
+      entrypoint: '["/usr/local/bin/server"]',
+    });
+    expect(partialBuild.errors).toEqual([]);
+    const partial = (record('build', partialBuild.outputs.record) as unknown as { subject: Subject }).subject;
+    const partialSbom = await step('sbom', { subject: partialBuild.outputs.record!, 'osv-url': osv.url });
+    expect(partialSbom.errors).toEqual([]);
+    const files = (JSON.parse(partialSbom.outputs.files!) as typeof sbomFiles).filter(
+      (f) => f.platform === 'linux/amd64',
+    );
+    expect(files.map((f) => f.format).sort()).toEqual(['cyclonedx', 'spdx']);
+    const partialSign = await step('sign', {
+      subject: partialBuild.outputs.record!,
+      'sbom-files': JSON.stringify(files),
+      'signing-config': 'signing-config.json',
+      'trusted-root': 'trusted-root.json',
+      storage: 'referrer',
+    });
+    expect(partialSign.errors).toEqual([]);
+
+    const verify = await step('verify', {
+      subject: partialSign.outputs.record!,
+      'trusted-root': 'trusted-root.json',
+      repository: REPOSITORY,
+      workflow: '.github/workflows/release.yml',
+      ref: REF,
+      sources: 'referrer',
+      'predicate-types': 'https://slsa.dev/provenance/v1,https://cyclonedx.org/bom',
+    });
+    expect(verify.exitCode).toBe(1);
+    expect(verify.outputs.verified).toBe('false');
+    const arm64 = partial.platforms['linux/arm64']!;
+    const expected =
+      `platform linux/arm64 (${arm64}) is missing required predicate types: https://cyclonedx.org/bom ` +
+      `(nothing is attested about its manifest, and none about the index ${partial.digest} meets them)`;
+    expect(verify.errors).toHaveLength(1);
+    expect(verify.errors[0]).toContain(expected);
+    expect(verify.errors[0]).not.toContain('linux/amd64');
+    const verification = record('verification', verify.outputs.record) as unknown as VerificationFile;
+    expect(verification.verified).toBe(false);
+    expect(verification.outcome.reasons).toEqual([{ code: 'PREDICATE_TYPE_MISSING', message: expected }]);
+    expect(verification.outcome.missingPredicateTypes).toEqual(['https://cyclonedx.org/bom']);
+    expect(verification.outcome.platforms!['linux/amd64']!.missingPredicateTypes).toEqual([]);
+    expect(verification.outcome.platforms!['linux/arm64']).toEqual({
+      digest: arm64,
+      attestations: [],
+      missingPredicateTypes: ['https://cyclonedx.org/bom'],
+    });
+    expect(verify.summary).toContain(`| linux/arm64 \`${arm64}\` | — | — | — | **nothing found** |`);
   });
 });
