@@ -179,6 +179,8 @@ export interface WriteResult {
 export interface GitOpsRepository {
   /** `github.com/acme/gitops` or the local path, for messages. */
   describe(): string;
+  /** One file on the default branch (the policy, .slipway.yaml), read before anything else is known. */
+  readFile(path: string): Promise<{ text: string | undefined; head: string; defaultBranch: string }>;
   read(request: ReadRequest): Promise<RepositorySnapshot>;
   /** Writes with compare-and-swap on every ref move; a lost race throws ConcurrentUpdateError. */
   write(request: WriteRequest): Promise<WriteResult>;
