@@ -1,5 +1,7 @@
 import { InvalidValueError, SlipwayError } from '../core/errors.js';
-import type { GitHubClient } from '../github/client.js';
+import { backoffMs, DEFAULT_RETRY, isRetryableStatus, retryAfterMs, retryLater, withRetry } from '../core/retry.js';
+import { GitHubApiError, type StatusHints } from '../github/errors.js';
+import { nextPageUrl, type SlipwayOctokit } from '../github/octokit.js';
 import type { BundleJson, StorageLocation } from './types.js';
 
 // Attestations stored with GitHub (the artifact attestations API), which `gh attestation verify` reads by
@@ -13,10 +15,12 @@ export type GitHubStored = Extract<StorageLocation, { kind: 'github' }> & { id: 
 const DOWNLOAD_CONCURRENCY = 8;
 /** A bundle is a few KiB to a few MiB; anything claiming more is not one (or is a decompression bomb). */
 const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+/** A listing longer than this is a server that never stops handing out next links. */
+const MAX_PAGES = 1000;
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-const UPLOAD_HINTS: Partial<Record<number, string>> = {
+const UPLOAD_HINTS: StatusHints = {
   403:
     'the workflow needs `permissions: attestations: write` (and `id-token: write`), or artifact attestations ' +
     "are not available for this repository's plan or visibility (private and internal repositories need " +
@@ -25,24 +29,30 @@ const UPLOAD_HINTS: Partial<Record<number, string>> = {
   422: 'GitHub refused the bundle: it is not a valid Sigstore bundle, or too many identical uploads were flagged as spam',
 };
 
-const LIST_HINTS: Partial<Record<number, string>> = {
+const LIST_HINTS: StatusHints = {
   403: 'the token needs `attestations: read` (or `contents: read`) on this repository',
 };
 
 /**
- * Stores one bundle with the repository; the URL is where a person can see it on GitHub (under
- * `serverUrl`, by default the client's web root, derived from its API URL).
+ * Stores one bundle with the repository; the URL is where a person can see it on GitHub, under `serverUrl`
+ * (the run's web root, shared/github/context.ts).
  */
 export async function uploadAttestation(
-  client: GitHubClient,
+  octokit: SlipwayOctokit,
   owner: string,
   repo: string,
   bundle: BundleJson,
-  serverUrl: string = client.serverUrl,
+  serverUrl: string,
 ): Promise<GitHubStored> {
   const path = `${repoPath(owner, repo)}/attestations`;
-  const { data } = await client.request<{ id?: unknown }>('POST', path, { body: { bundle }, hints: UPLOAD_HINTS });
-  const id = data?.id;
+  const { data } = await octokit.request('POST /repos/{owner}/{repo}/attestations', {
+    owner,
+    repo,
+    // The description types the bundle loosely; it is sent exactly as signed.
+    bundle: bundle as never,
+    request: { hints: UPLOAD_HINTS },
+  });
+  const id = (data as { id?: unknown } | undefined)?.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
     throw new SlipwayError(`GitHub API POST ${path} stored the attestation but answered without its id.`);
   }
@@ -60,51 +70,137 @@ interface ListedAttestation {
  * checked here: callers verify every bundle before trusting it.
  */
 export async function listAttestations(
-  client: GitHubClient,
+  octokit: SlipwayOctokit,
   owner: string,
   repo: string,
   digest: string,
   predicateType?: string,
+  options: { fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<BundleJson[]> {
   if (!DIGEST.test(digest)) {
     throw new InvalidValueError('subject digest', digest, 'sha256:<64 lower-case hex digits>');
   }
-  // The digest stays literal: GitHub's route takes `sha256:<hex>` as is, and `:` needs no escaping in a path.
   const path = `${repoPath(owner, repo)}/attestations/${digest}`;
-  const items = await client.paginate<ListedAttestation>(
-    path,
-    { per_page: 100, predicate_type: predicateType || undefined },
-    (data) => {
-      const list = (data as { attestations?: unknown } | undefined)?.attestations;
+  const items: ListedAttestation[] = [];
+  const seen = new Set<string>();
+  try {
+    let response: { data: unknown; headers: { link?: string | undefined }; url: string } = await octokit.request(
+      'GET /repos/{owner}/{repo}/attestations/{subject_digest}',
+      {
+        owner,
+        repo,
+        subject_digest: digest,
+        per_page: 100,
+        ...(predicateType ? { predicate_type: predicateType } : {}),
+        request: { hints: LIST_HINTS },
+      },
+    );
+    // Pages follow the Link header's rel="next" (GitHub's cursors); the hook in shared/github/octokit.ts keeps
+    // every page on the API's origin, and the checks here stop a listing that would never end.
+    for (;;) {
+      const list = (response.data as { attestations?: unknown } | undefined)?.attestations;
       if (!Array.isArray(list)) {
         throw new SlipwayError(`GitHub API GET ${path} answered without an attestations list.`);
       }
-      return list as ListedAttestation[];
-    },
-    { hints: LIST_HINTS },
-  );
+      items.push(...(list as ListedAttestation[]));
+      const next = nextPageUrl(response.headers.link, response.url);
+      if (!next) break;
+      if (seen.size >= MAX_PAGES || seen.has(next)) {
+        throw new SlipwayError(`GitHub API GET ${path}: pagination did not end.`);
+      }
+      seen.add(next);
+      response = await octokit.request({ method: 'GET', url: next, request: { hints: LIST_HINTS } });
+    }
+  } catch (error) {
+    // GitHub answers 404 for a digest it holds no attestation of (gh attestation treats it so): none found.
+    if (error instanceof GitHubApiError && error.status === 404) return [];
+    throw error;
+  }
 
   const bundles: BundleJson[] = [];
   for (let start = 0; start < items.length; start += DOWNLOAD_CONCURRENCY) {
     const batch = items.slice(start, start + DOWNLOAD_CONCURRENCY);
-    bundles.push(...(await Promise.all(batch.map((item) => bundleOf(client, path, item)))));
+    bundles.push(...(await Promise.all(batch.map((item) => bundleOf(path, item, options)))));
   }
   return bundles;
 }
 
-async function bundleOf(client: GitHubClient, path: string, item: ListedAttestation): Promise<BundleJson> {
+async function bundleOf(
+  path: string,
+  item: ListedAttestation,
+  options: { fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> },
+): Promise<BundleJson> {
   // The inline copy is the same bundle as the one at bundle_url; using it saves a download per item.
   if (item.bundle !== undefined && item.bundle !== null) return asBundle(item.bundle, `GitHub API GET ${path}`);
   if (typeof item.bundle_url !== 'string' || !item.bundle_url) {
     throw new SlipwayError(`GitHub API GET ${path} listed an attestation with neither a bundle nor a bundle_url.`);
   }
-  const bytes = await client.download(item.bundle_url);
+  let url: URL;
+  try {
+    url = new URL(item.bundle_url);
+  } catch {
+    throw new SlipwayError(
+      `GitHub API GET ${path} gave a bundle_url that is not a URL: ${JSON.stringify(item.bundle_url.slice(0, 200))}.`,
+    );
+  }
+  const bytes = await downloadBundle(url, options);
   // Only the host and path are shown: the query of a storage URL is its signature.
-  const where = (() => {
-    const url = new URL(item.bundle_url);
-    return `the bundle at ${url.origin}${url.pathname}`;
-  })();
+  const where = `the bundle at ${url.origin}${url.pathname}`;
   return asBundle(parseBundleBytes(bytes, where), where);
+}
+
+/**
+ * Downloads a bundle from the storage URL GitHub handed out. The signed URL carries its own authorisation, so no
+ * token is sent (storage is another host, which must never see ours). Retries like the API client does; errors
+ * never show the URL's query, which is a credential.
+ */
+async function downloadBundle(
+  url: URL,
+  options: { fetch?: typeof fetch; sleep?: (ms: number) => Promise<void> },
+): Promise<Uint8Array> {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const shown = `GET ${url.origin}${url.pathname}`;
+  const policy = { ...DEFAULT_RETRY, attempts: 4 };
+  return withRetry(
+    async (attempt) => {
+      let response: Response;
+      try {
+        response = await doFetch(url, { headers: { accept: 'application/json, */*' } });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        return retryLater(
+          reason,
+          () => {
+            const failure = new GitHubApiError(`Downloading ${shown} failed: ${reason}.`, 'GET', url.pathname, 0);
+            failure.cause = error;
+            return failure;
+          },
+          { waitMs: backoffMs(attempt, policy) },
+        );
+      }
+      if (response.ok) {
+        const declared = Number(response.headers.get('content-length'));
+        if (declared > MAX_BUNDLE_BYTES) {
+          await response.body?.cancel();
+          throw new SlipwayError(`${shown} is ${declared} bytes, more than any attestation bundle.`);
+        }
+        return new Uint8Array(await response.arrayBuffer());
+      }
+      await response.body?.cancel().catch(() => undefined);
+      const failure = () =>
+        new GitHubApiError(
+          `Downloading ${shown} failed: HTTP ${response.status}.`,
+          'GET',
+          url.pathname,
+          response.status,
+        );
+      if (!isRetryableStatus(response.status)) throw failure();
+      return retryLater(`HTTP ${response.status}`, failure, {
+        retryAfterMs: retryAfterMs(response.headers.get('retry-after'), Date.now()),
+      });
+    },
+    { policy, ...(options.sleep ? { sleep: options.sleep } : {}) },
+  );
 }
 
 /** Bundle bytes from storage: JSON as is, or snappy-compressed JSON (`.json.sn`, which GitHub serves). */

@@ -212,6 +212,7 @@ export async function runSign(request: SignRequest, runtime: SignRuntime): Promi
     images: opened.store,
     env,
     input: 'storage',
+    logger,
     ...(request.githubToken ? { githubToken: request.githubToken } : {}),
     ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
     now: runtime.now,

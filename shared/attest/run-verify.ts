@@ -90,6 +90,7 @@ export async function runVerify(request: VerifyRequest, runtime: VerifyRuntime):
     images: opened.store,
     env,
     input: 'sources',
+    logger,
     ...(request.githubToken ? { githubToken: request.githubToken } : {}),
     ...(repository ? { repository } : {}),
   });

@@ -1,7 +1,8 @@
 import { SlipwayError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import { rfc3339Seconds } from '../core/time.js';
-import { GitHubClient } from '../github/client.js';
 import { githubContext } from '../github/context.js';
+import { createOctokit, type SlipwayOctokit } from '../github/octokit.js';
 import type { ImageStore } from '../oci/store.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { listAttestations, uploadAttestation } from './github-storage.js';
@@ -47,6 +48,8 @@ export interface StoreContext {
   repository?: string;
   /** The creation time written on referrer manifests; one per run, so that a run's referrers agree. */
   now?: () => Date;
+  /** Where the GitHub client tells of rate-limit waits and retries. */
+  logger?: Logger;
 }
 
 /** The order stores are used in, whatever order the user listed them: registry first, the API last. */
@@ -91,7 +94,7 @@ export function cosignLegacyStore({ images }: StoreContext): AttestationStore {
 }
 
 /** GitHub's artifact attestations API: what `gh attestation verify` reads by default. */
-export function githubStore({ env, input, githubToken, repository }: StoreContext): AttestationStore {
+export function githubStore({ env, input, githubToken, repository, logger }: StoreContext): AttestationStore {
   if (!githubToken || !repository) {
     throw new SlipwayError(
       `${input} github needs github-token and a repository (owner/name, GITHUB_REPOSITORY on the runner); ` +
@@ -100,17 +103,19 @@ export function githubStore({ env, input, githubToken, repository }: StoreContex
   }
   const [owner, repo] = repository.split('/') as [string, string];
   // API root and web root from the one GitHub context, so GHES and GHE.com runs call their own host.
-  const { apiUrl, serverUrl } = githubContext(env);
-  const client = new GitHubClient({ token: githubToken, baseUrl: apiUrl, serverUrl });
+  const context = githubContext(env);
+  // Made on first use: Octokit is loaded only when a GitHub call is about to happen.
+  let octokit: Promise<SlipwayOctokit> | undefined;
+  const client = () => (octokit ??= createOctokit({ token: githubToken, context, logger: logger ?? silentLogger }));
   return {
     async find(subject) {
-      return (await listAttestations(client, owner, repo, subject)).map((bundle) => ({
+      return (await listAttestations(await client(), owner, repo, subject)).map((bundle) => ({
         bundle,
         location: { kind: 'github' },
       }));
     },
     async store(bundle) {
-      const { id, url } = await uploadAttestation(client, owner, repo, bundle, serverUrl);
+      const { id, url } = await uploadAttestation(await client(), owner, repo, bundle, context.serverUrl);
       return { kind: 'github', id, url };
     },
   };
