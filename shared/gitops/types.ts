@@ -139,6 +139,11 @@ export interface RepositorySnapshot {
     name: string;
     head: string;
     pullRequest?: { number: number; url: string; id: string; headOid: string };
+    /**
+     * Texts at the branch head for the read paths, where the repository read them: a re-run whose branch already
+     * holds exactly the planned texts changes nothing (changed=false).
+     */
+    files?: Map<string, string | undefined>;
   };
 }
 
@@ -191,6 +196,8 @@ export const TRAILERS = {
   promotion: 'Slipway-Promotion',
   digest: 'Slipway-Digest',
   rollback: 'Slipway-Rollback',
+  /** `set` or `released`, on commits that change .slipway/holds.yaml. */
+  hold: 'Slipway-Hold',
 } as const;
 
 /** Where holds live in the GitOps repository. */

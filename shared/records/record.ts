@@ -14,7 +14,7 @@ import { refuseSecrets, type SecretRegistry } from '../core/secrets.js';
 
 export interface RecordKind {
   /** The kind as people say it: "build" reads as "build record". */
-  readonly name: 'build' | 'sbom' | 'attestations' | 'verification';
+  readonly name: 'build' | 'sbom' | 'attestations' | 'verification' | 'promotion';
   /** The file the writing action names it. */
   readonly fileName: string;
   readonly type: string;
@@ -96,16 +96,26 @@ export function recordProblem(
   return new RecordError(`${what} ${origin.label}: ${about}: expected ${problem.expected}.`);
 }
 
-const KINDS_BY_TYPE = new Map<string, RecordKind['name']>(
+/** The kinds that name a subject, which the subject input accepts (promotion.json names several services). */
+type SubjectRecordKind = Exclude<RecordKind['name'], 'promotion'>;
+
+const KINDS_BY_TYPE = new Map<string, SubjectRecordKind>(
   (['build', 'sbom', 'attestations', 'verification'] as const).map((name) => [`${RECORD_TYPE_PREFIX}${name}`, name]),
 );
 
 /** The record kind a value claims by its `_type`, when it is one of Slipway's. */
-export function claimedKind(value: unknown): RecordKind['name'] | undefined {
+export function claimedKind(value: unknown): SubjectRecordKind | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const type = (value as { _type?: unknown })._type;
   return typeof type === 'string' ? KINDS_BY_TYPE.get(type) : undefined;
 }
+
+/** The action that writes each kind whose action is not named after it. */
+const WRITTEN_BY: Partial<Record<RecordKind['name'], string>> = {
+  attestations: 'sign',
+  verification: 'verify',
+  promotion: 'promote',
+};
 
 /** Checks the header (kind, then version) before the schema, so a newer record is refused for its version. */
 export function checkHeader(kind: RecordKind, value: unknown, origin: RecordOrigin): void {
@@ -120,7 +130,7 @@ export function checkHeader(kind: RecordKind, value: unknown, origin: RecordOrig
   if (type !== kind.type) {
     const other = claimedKind(value);
     throw recordProblem(what, origin, {
-      expected: `_type ${kind.type} (the ${kind.fileName} the ${kind.name === 'attestations' ? 'sign' : kind.name === 'verification' ? 'verify' : kind.name} action writes)`,
+      expected: `_type ${kind.type} (the ${kind.fileName} the ${WRITTEN_BY[kind.name] ?? kind.name} action writes)`,
       ...(other
         ? { detail: `it is a ${other} record, not a ${kind.name} record` }
         : { field: '_type', found: type === undefined ? 'missing' : showValue(String(type)) }),

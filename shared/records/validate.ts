@@ -2,6 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import attestationsSchema from '../../schemas/attestations.schema.json' with { type: 'json' };
 import buildSchema from '../../schemas/build.schema.json' with { type: 'json' };
+import promotionSchema from '../../schemas/promotion.schema.json' with { type: 'json' };
 import sbomSchema from '../../schemas/sbom.schema.json' with { type: 'json' };
 import subjectSchema from '../../schemas/subject.schema.json' with { type: 'json' };
 import verificationSchema from '../../schemas/verification.schema.json' with { type: 'json' };
@@ -23,7 +24,14 @@ let ajv: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
 /** The schemas by $id; records refer to each other's definitions (subject.schema.json#/$defs/digest). */
-export const SCHEMAS = [subjectSchema, buildSchema, sbomSchema, attestationsSchema, verificationSchema] as const;
+export const SCHEMAS = [
+  subjectSchema,
+  buildSchema,
+  sbomSchema,
+  attestationsSchema,
+  verificationSchema,
+  promotionSchema,
+] as const;
 
 function validator(schemaRef: string): ValidateFunction {
   let validate = compiled.get(schemaRef);

@@ -230,6 +230,14 @@ const RUNNER_CASES: Record<string, DefaultCase[]> = {
       mustWork: true,
     },
   ],
+  promote: [
+    {
+      title: 'gitops-repo and environment only',
+      inputs: () => ({ 'gitops-repo': 'acme/gitops', environment: 'dev' }),
+      // What to promote is the first thing missing: an image, or an environment to take it from.
+      names: () => ({ inputs: ['image'] }),
+    },
+  ],
   sbom: [
     {
       title: 'image only (OSV at its public address)',
@@ -367,6 +375,13 @@ const CLI_CASES: Record<string, CliCase[]> = {
       cwd: checkoutWithContainerfile,
       names: () => ({}),
       mustWork: true,
+    },
+  ],
+  promote: [
+    {
+      title: '--gitops-repo ./gitops --environment dev',
+      args: () => ['--gitops-repo', './gitops', '--environment', 'dev'],
+      names: () => ({ inputs: ['image'] }),
     },
   ],
   sbom: [

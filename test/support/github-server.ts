@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
+import { type CreateRepositoryOptions, GitHost, type HostedRepository } from './github-git.js';
+import { GIT_OPERATIONS, handleGitRest } from './github-git-rest.js';
+import { executeGraphQL } from './github-graphql.js';
 
 // A loopback stand-in for the GitHub REST API's artifact attestation endpoints, plus the blob storage that
 // listings point into through bundle_url. It is only as good as its fidelity, so every request it accepts
@@ -13,6 +18,12 @@ import formats from 'ajv-formats';
 // recorded in `schemaErrors`, which tests assert stays empty. Faults tests switch on: a 403 for a repository
 // (plan or permission), the next k requests failing with 503/429/403 and Retry-After or a rate-limit reset,
 // and tampering with the next response body, which proves the schema check catches a wrong shape.
+//
+// For promote it also hosts git repositories (github-git.ts: real bare repositories in a temp dir) and serves
+// the REST operations and the GraphQL API (github-graphql.ts, validated against GitHub's published schema)
+// that read and write them, with compare-and-swap on every ref move as GitHub enforces it. `beforeNext`
+// runs a test's action (another commit, a ref moved) just before a chosen request: the race between a
+// writer's read and its write, reproduced on demand.
 
 export interface RecordedRequest {
   method: string;
@@ -57,6 +68,19 @@ export interface FailureOptions {
 export interface GitHubServer {
   /** The API base URL, as GITHUB_API_URL would give it. */
   url: string;
+  /** The GraphQL endpoint: <origin>/graphql, or <origin>/api/graphql for GHES. */
+  graphqlUrl: string;
+  /** The web origin that html_url and url fields point to. */
+  webUrl: string;
+  /** The git repositories, pull requests and labels behind the git endpoints. */
+  git: GitHost;
+  /** Creates a hosted repository (a real bare repository) with optional first files. */
+  createRepository(options: CreateRepositoryOptions): Promise<HostedRepository>;
+  /**
+   * Runs `action` once, just before handling the next request that `match` accepts (any, by default),
+   * after the request is recorded and before it is answered.
+   */
+  beforeNext(action: () => Promise<void> | void, match?: (request: RecordedRequest) => boolean): void;
   /** Origin of the fake blob storage that bundle_url points to (another port: another origin). */
   storageUrl: string;
   requests: RecordedRequest[];
@@ -105,8 +129,13 @@ interface CheckedOperation {
   responses: Map<number, ValidateFunction>;
 }
 
+/** Compiling a pull request's schema takes a while: each operation is compiled when first requested. */
+type LazyOperation = Pick<CheckedOperation, 'method' | 'template' | 'pattern' | 'operation'> & {
+  compiled(): CheckedOperation;
+};
+
 interface Checker {
-  operations: CheckedOperation[];
+  operations: LazyOperation[];
   /** GitHub's "Basic Error", for statuses an operation does not list (401, 429, 5xx). */
   basicError: ValidateFunction;
 }
@@ -114,6 +143,7 @@ interface Checker {
 const SERVED: readonly [string, string][] = [
   ['post', '/repos/{owner}/{repo}/attestations'],
   ['get', '/repos/{owner}/{repo}/attestations/{subject_digest}'],
+  ...GIT_OPERATIONS,
 ];
 
 let checker: Promise<Checker> | undefined;
@@ -127,7 +157,9 @@ function loadChecker(): Promise<Checker> {
     // annotations, not constraints; `nullable` is understood by Ajv itself.
     const ajv = new Ajv({ strict: false, allErrors: true });
     formats.default(ajv);
-    const operations = SERVED.map(([method, template]): CheckedOperation => {
+    // GitHub's own format for `owner/name` in the pulls body (head_repo).
+    ajv.addFormat('repo.nwo', /^[^/\s]+\/[^/\s]+$/);
+    const operations = SERVED.map(([method, template]): LazyOperation => {
       const operation = description.paths[template]?.[method];
       if (!operation) throw new Error(`the OpenAPI description has no ${method.toUpperCase()} ${template}`);
       const source = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
@@ -137,27 +169,33 @@ function loadChecker(): Promise<Checker> {
           | undefined;
         return multi?.['x-multi-segment'] ? '(.+)' : '([^/]+)';
       });
-      const parameters = new Map<string, { parameter: Parameter; validate: ValidateFunction }>();
-      for (const parameter of operation.parameters ?? []) {
-        parameters.set(`${parameter.in}:${parameter.name}`, {
-          parameter,
-          validate: ajv.compile(parameter.schema ?? {}),
-        });
-      }
-      const bodySchema = operation.requestBody?.content?.['application/json']?.schema;
-      const responses = new Map<number, ValidateFunction>();
-      for (const [status, response] of Object.entries(operation.responses)) {
-        const schema = response.content?.['application/json']?.schema;
-        if (schema) responses.set(Number(status), ajv.compile(schema));
-      }
+      const base = { method: method.toUpperCase(), template, pattern: new RegExp(`^${source}$`), operation };
+      let compiled: CheckedOperation | undefined;
       return {
-        method: method.toUpperCase(),
-        template,
-        pattern: new RegExp(`^${source}$`),
-        operation,
-        parameters,
-        ...(bodySchema ? { requestBody: ajv.compile(bodySchema) } : {}),
-        responses,
+        ...base,
+        compiled() {
+          if (compiled) return compiled;
+          const parameters = new Map<string, { parameter: Parameter; validate: ValidateFunction }>();
+          for (const parameter of operation.parameters ?? []) {
+            parameters.set(`${parameter.in}:${parameter.name}`, {
+              parameter,
+              validate: ajv.compile(parameter.schema ?? {}),
+            });
+          }
+          const bodySchema = operation.requestBody?.content?.['application/json']?.schema;
+          const responses = new Map<number, ValidateFunction>();
+          for (const [status, response] of Object.entries(operation.responses)) {
+            const schema = response.content?.['application/json']?.schema;
+            if (schema) responses.set(Number(status), ajv.compile(schema));
+          }
+          compiled = {
+            ...base,
+            parameters,
+            ...(bodySchema ? { requestBody: ajv.compile(bodySchema) } : {}),
+            responses,
+          };
+          return compiled;
+        },
       };
     });
     const post = description.paths['/repos/{owner}/{repo}/attestations']?.post;
@@ -297,6 +335,14 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
   let failures: { count: number; status: number } & FailureOptions = { count: 0, status: 503 };
   let tamper: ((body: unknown) => unknown) | undefined;
   let storageUrl = '';
+  let apiOrigin = '';
+  let webUrl = '';
+  const hooks: { action: () => Promise<void> | void; match: (request: RecordedRequest) => boolean }[] = [];
+  const gitRoot = await mkdtemp(join(tmpdir(), 'slipway-fake-github-'));
+  const host = new GitHost(gitRoot);
+  const gitTemplates = new Set(GIT_OPERATIONS.map(([method, template]) => `${method.toUpperCase()} ${template}`));
+  // GHES serves REST under /api/v3 and GraphQL at /api/graphql; github.com at / and /graphql.
+  const graphqlPath = prefix.endsWith('/v3') ? `${prefix.slice(0, -3)}/graphql` : `${prefix}/graphql`;
 
   const storage = createServer(async (req, res) => {
     storageRequests.push({ method: req.method ?? '', path: req.url ?? '/', headers: headersOf(req) });
@@ -313,7 +359,16 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     res.end(snappyEncode(new TextEncoder().encode(JSON.stringify(stored.bundle))));
   });
 
-  const api = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const api = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // A fault in the fake itself must fail the test that met it, not leave the client waiting.
+    handle(req, res).catch((error: unknown) => {
+      schemaErrors.push(`fake GitHub failed on ${req.method} ${req.url}: ${String((error as Error)?.stack ?? error)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ message: `fake GitHub failed: ${String(error)}` }));
+    });
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const text = await readBody(req);
     let body: unknown;
     let bodyIsJson = true;
@@ -330,12 +385,17 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
       headers: headersOf(req),
       ...(body !== undefined ? { body } : {}),
     });
+    const hook = hooks.findIndex((h) => h.match(requests[requests.length - 1] as RecordedRequest));
+    if (hook >= 0) {
+      const [{ action }] = hooks.splice(hook, 1) as [(typeof hooks)[number]];
+      await action();
+    }
     const url = new URL(target, `http://${req.headers.host ?? '127.0.0.1'}`);
     const operationPath = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : undefined;
     let found: { op: CheckedOperation; params: string[] } | undefined;
     for (const op of check.operations) {
       const match = operationPath !== undefined && req.method === op.method ? op.pattern.exec(operationPath) : null;
-      if (match) found = { op, params: match.slice(1).map((p) => decodeURIComponent(p)) };
+      if (match) found = { op: op.compiled(), params: match.slice(1).map((p) => decodeURIComponent(p)) };
     }
 
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
@@ -369,7 +429,9 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
       send(status, { message, documentation_url: DOCS, status: String(status) }, headers);
 
     const authorization = req.headers.authorization ?? '';
-    if (authorization !== `Bearer ${options.token}` && authorization !== `token ${options.token}`) {
+    // The scheme is case-insensitive (RFC 9110); @octokit/auth-token sends `token`, others `bearer`.
+    const [scheme = '', credential] = authorization.split(' ');
+    if (!['bearer', 'token'].includes(scheme.toLowerCase()) || credential !== options.token) {
       return error(401, 'Bad credentials');
     }
     if (failures.count > 0) {
@@ -381,6 +443,13 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
         headers['x-ratelimit-reset'] = String(failures.rateLimitReset);
       }
       return error(failures.status, failures.message ?? 'Service Unavailable', headers);
+    }
+    if (url.pathname === graphqlPath) {
+      if (req.method !== 'POST') return error(404, 'Not Found');
+      const answer = await executeGraphQL(bodyIsJson ? body : undefined, { host, webUrl, schemaErrors });
+      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(answer.body));
+      return;
     }
     if (!found) {
       schemaErrors.push(`${req.method} ${url.pathname}: not an operation this fake serves`);
@@ -426,6 +495,18 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     const repository = `${owner}/${repo}`.toLowerCase();
     const refusal = forbidden.get(repository);
     if (refusal !== undefined) return error(403, refusal);
+    if (gitTemplates.has(`${op.method} ${op.template}`)) {
+      const answer = await handleGitRest(
+        host,
+        { api: `${apiOrigin}${prefix}`, web: webUrl },
+        op.method,
+        op.template,
+        params,
+        url.searchParams,
+        body,
+      );
+      return send(answer.status, answer.body, answer.headers);
+    }
     let repositoryId = repositoryIds.get(repository);
     if (repositoryId === undefined) {
       repositoryId = repositoryIds.size + 1;
@@ -488,13 +569,21 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
       },
       headers,
     );
-  });
+  };
 
-  const apiOrigin = await listen(api);
+  apiOrigin = await listen(api);
+  webUrl = apiOrigin;
   storageUrl = await listen(storage);
 
   return {
     url: `${apiOrigin}${prefix}`,
+    graphqlUrl: `${apiOrigin}${graphqlPath}`,
+    webUrl,
+    git: host,
+    createRepository: (repository) => host.createRepository(repository),
+    beforeNext(action, match = () => true) {
+      hooks.push({ action, match });
+    },
     storageUrl,
     requests,
     storageRequests,
@@ -511,6 +600,7 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     },
     async close() {
       await Promise.all([api, storage].map((s) => new Promise<void>((done) => s.close(() => done()))));
+      await rm(gitRoot, { recursive: true, force: true });
     },
   };
 }
