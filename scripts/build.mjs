@@ -12,8 +12,9 @@
 // measures beside it.
 // Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
 
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,15 +52,14 @@ async function exists(path) {
 // Bundled CommonJS dependencies call require() for Node built-ins and read __dirname, which ESM output does
 // not have, so each output file gets them. Without require a dependency such as tunnel fails at start with
 // "Dynamic require of "net""; without __dirname the CycloneDX library fails as it loads (it locates its schema
-// files with it, for validation Slipway never runs from dist/).
+// files with it, for validation Slipway never runs from dist/). No import statements: each would be an ESM facade
+// for a built-in in every chunk (see builtinsWithoutEsmFacade). Leaving the banner out of the files that do not use
+// it was measured too, and saved nothing measurable (bench/README.md).
 export const ESM_REQUIRE_BANNER = [
-  "import { createRequire as __slipwayCreateRequire } from 'node:module';",
-  "import { dirname as __slipwayDirname } from 'node:path';",
-  "import { fileURLToPath as __slipwayFileURLToPath } from 'node:url';",
-  'const require = __slipwayCreateRequire(import.meta.url);',
-  'const __filename = __slipwayFileURLToPath(import.meta.url);',
-  'const __dirname = __slipwayDirname(__filename);',
-].join('\n');
+  "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
+  "const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url);",
+  "const __dirname = process.getBuiltinModule('node:path').dirname(__filename);",
+].join(' ');
 
 /**
  * Builds into outdir; returns the esbuild metafile. `entries` ({name: path}) replaces the repository's
@@ -69,7 +69,7 @@ export async function build({ outdir = join(root, 'dist'), format = 'esm', entri
   entries ??= await entryPoints();
   const ext = format === 'esm' ? '.mjs' : '.cjs';
   await rm(outdir, { recursive: true, force: true });
-  const result = await esbuild.build({
+  const options = {
     absWorkingDir: root,
     entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, relative(root, path)])),
     outdir,
@@ -98,10 +98,118 @@ export async function build({ outdir = join(root, 'dist'), format = 'esm', entri
     // The CycloneDX library's optional plug-ins, which it loads only on demand: XML (Slipway writes JSON only)
     // and schema validation through ajv (done by the tests, never by the product; ~170 KB parsed at every start).
     external: ['xmlbuilder2', 'libxmljs2'],
-    plugins: [cycloneDxAjvExternal, dynamicImportNamedExports],
-  });
+    // The facade builtinsWithoutEsmFacade avoids is ESM's; require() in CommonJS never had one.
+    plugins: [...(format === 'esm' ? [builtinsWithoutEsmFacade] : []), cycloneDxAjvExternal, dynamicImportNamedExports],
+  };
+  if (format === 'esm') {
+    const { metafile } = await esbuild.build({ ...options, write: false, logLevel: 'silent' });
+    options.plugins = [startChunk(metafile, options.entryPoints), ...options.plugins];
+  }
+  const result = await esbuild.build(options);
   await writeFile(join(outdir, 'licenses.txt'), await licenses(result.metafile));
   return result.metafile;
+}
+
+/**
+ * Node built-ins are read from process.getBuiltinModule, not imported. Node's ESM facade for a built-in reads
+ * every export the first time the module is imported, which runs its lazy getters: `import { readFileSync } from
+ * 'node:fs'` loads fs.promises, and with it streams and readline, ~4 ms and 3 MiB at every start
+ * (bench/README.md). getBuiltinModule returns the object require() gives, without a facade; each name is read
+ * from it once as the module loads, as the facade would, and names no file imports are dropped by esbuild.
+ */
+const builtinsWithoutEsmFacade = {
+  name: 'builtins-without-esm-facade',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      // import() of a built-in is already deferred to where it is needed; it keeps Node's own namespace.
+      if (args.kind !== 'import-statement' || !isBuiltin(args.path)) return undefined;
+      const id = args.path.replace(/^node:/, '');
+      // One shim per importing file, so that each lands in its importer's chunk: a shim shared by every entry
+      // would be a chunk file of its own, and each file on the start path costs a start ~0.3 ms.
+      return {
+        path: `${relative(root, args.importer)}:node:${id}`,
+        namespace: 'node-builtin',
+        pluginData: { id: `node:${id}` },
+      };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
+      const { id } = args.pluginData;
+      const names = Object.keys(process.getBuiltinModule(id)).filter(
+        (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name),
+      );
+      return {
+        contents: [
+          `const builtin = process.getBuiltinModule(${JSON.stringify(id)});`,
+          'export default builtin;',
+          // Pure, so that an export nobody imports is dropped and its getter (fs.promises) never runs.
+          ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
+ * One chunk for what every action loads before its inputs are read. esbuild puts each module in the chunk of the
+ * set of entry points and import() targets that reach it, so an action's start path was spread over as many small
+ * chunks as there were such sets (11 files for build, 15 once promote arrived), and each file costs a start 0.2 to
+ * 0.6 ms (bench/README.md). Here every entry and every import() target of Slipway's own code also imports one
+ * module, `slipway:start`, that imports the start paths of all the actions: those modules then share one set, and
+ * one chunk. That costs an action nothing at run time, since its import() targets only ever load after its start
+ * path; the CLI loads the whole chunk at start. The import is appended to each file, so line numbers and source
+ * maps stay as they were (ESM hoists it either way). A definition, imported by its action's entry and by the CLI's
+ * import(), keeps a chunk of its own, so an action never loads another action's definition.
+ */
+function startChunk(metafile, entryPoints) {
+  const { inputs, outputs } = metafile;
+  const ours = (path) => /^[\w./-]+\.ts$/.test(path) && !path.includes('node_modules/');
+  const staticImports = (path) =>
+    (inputs[path]?.imports ?? [])
+      .filter((edge) => edge.kind === 'import-statement' && ours(edge.path))
+      .map((edge) => edge.path);
+  const entries = new Set(Object.values(entryPoints));
+  const actions = [...entries].filter((path) => path.startsWith('actions/'));
+  // Each import() target is the entry point of its own output chunk (the metafile's edges do not show the targets of
+  // a template import such as the CLI's `../actions/${name}/definition.ts`).
+  const targets = new Set();
+  for (const output of Object.values(outputs)) {
+    if (output.entryPoint && ours(output.entryPoint) && !entries.has(output.entryPoint)) targets.add(output.entryPoint);
+  }
+  const start = new Set();
+  const stack = [...actions];
+  while (stack.length > 0) {
+    const path = stack.pop();
+    if (start.has(path)) continue;
+    start.add(path);
+    stack.push(...staticImports(path));
+  }
+  const definitions = actions.flatMap((entry) => staticImports(entry).filter((path) => targets.has(path)));
+  for (const path of [...actions, ...definitions]) start.delete(path);
+  const importers = new Set([...entries, ...[...targets].filter((path) => !start.has(path))]);
+  for (const path of start) {
+    const cycle = staticImports(path).find((imported) => importers.has(imported));
+    if (cycle) throw new Error(`startChunk: ${path} imports ${cycle}, which would import slipway:start back`);
+  }
+  return {
+    name: 'start-chunk',
+    setup(build) {
+      if (start.size === 0) return;
+      build.onResolve({ filter: /^slipway:start$/ }, () => ({ path: 'start', namespace: 'slipway-start' }));
+      build.onLoad({ filter: /.*/, namespace: 'slipway-start' }, () => ({
+        contents: [...start]
+          .sort()
+          .map((path) => `import ${JSON.stringify(`./${path}`)};`)
+          .join('\n'),
+        resolveDir: root,
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (!importers.has(relative(root, args.path))) return undefined;
+        return { contents: `${await readFile(args.path, 'utf8')}\nimport 'slipway:start';\n`, loader: 'ts' };
+      });
+    },
+  };
 }
 
 /**
@@ -125,6 +233,18 @@ const cycloneDxAjvExternal = {
  * re-exports by name what Node's own import() of the package exports. Packages that are ESM already, and imports
  * inside dependencies, are left as they are.
  */
+/** Whether Node loads `file` as an ES module: .mjs, or .js under a package.json that says "type": "module". */
+function isEsModuleFile(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (file.endsWith('.cjs')) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    return JSON.parse(readFileSync(manifest, 'utf8')).type === 'module';
+  }
+  return false;
+}
+
 const dynamicImportNamedExports = {
   name: 'dynamic-import-named-exports',
   setup(build) {
@@ -137,6 +257,8 @@ const dynamicImportNamedExports = {
       } catch {
         return undefined; // No CommonJS entry: an ESM-only package, which esbuild bundles with its names.
       }
+      // An ES module (Octokit's packages) keeps its names through esbuild already; only CommonJS needs the wrapper.
+      if (isEsModuleFile(resolved)) return undefined;
       return { path: args.path, namespace: 'named-exports', pluginData: { resolved, resolveDir: args.resolveDir } };
     });
     build.onLoad({ filter: /.*/, namespace: 'named-exports' }, async (args) => {
@@ -166,6 +288,7 @@ async function packageVersion() {
 async function licenses(metafile) {
   const packageDirs = new Set();
   for (const input of Object.keys(metafile.inputs)) {
+    if (input.startsWith('node-builtin:')) continue; // builtinsWithoutEsmFacade's shims, named after their importer
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
     if (match) packageDirs.add(match[1]);
   }

@@ -11,7 +11,7 @@ import {
 import { parseFlavor, parseTagRules } from '../../shared/build/tags.js';
 import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/core/errors.js';
 import { userFile } from '../../shared/core/files.js';
-import { loginFromInputs } from '../../shared/oci/login.js';
+import { loginFromInputs } from '../../shared/oci/login-inputs.js';
 import { parsePlatform } from '../../shared/oci/manifest.js';
 import { parseImageReference, requireDigest, requireRepositoryOnly } from '../../shared/oci/reference.js';
 import { BUILD_RECORD } from '../../shared/records/build.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigurationError, SlipwayError } from '../../shared/core/errors.js';
 import { userFile } from '../../shared/core/files.js';
-import { loginFromInputs } from '../../shared/oci/login.js';
+import { loginFromInputs } from '../../shared/oci/login-inputs.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { writeRecord } from '../../shared/records/record.js';
 import { SBOM_RECORD } from '../../shared/records/sbom.js';

@@ -1,7 +1,7 @@
 import type { SbomFileRequest } from '../../shared/attest/run-sign.js';
 import { ConfigurationError } from '../../shared/core/errors.js';
 import { fileError, readUserJson, type UserFile, userFile } from '../../shared/core/files.js';
-import { loginFromInputs } from '../../shared/oci/login.js';
+import { loginFromInputs } from '../../shared/oci/login-inputs.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { ATTESTATIONS_RECORD } from '../../shared/records/attestations.js';
 import { writeRecord } from '../../shared/records/record.js';

@@ -1,42 +1,16 @@
-import { ConfigurationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SecretRegistry } from '../core/secrets.js';
 import { chainCredentials, explicitCredentials } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
-import type { ImageReference } from './reference.js';
+import type { Login } from './login-inputs.js';
 import { RegistryClient } from './registry.js';
 import type { Timeouts } from './timeouts.js';
+
+export { type Login, loginFromInputs } from './login-inputs.js';
 
 // How every entry point reaches registries: credentials given as inputs for the image's registry first, then
 // whatever docker login, its credential helpers and the containers auth file hold. Every secret obtained on
 // the way is registered, so it is masked wherever it might appear.
-
-export interface Login {
-  registry: string;
-  username: string;
-  password: string;
-}
-
-/**
- * The username and password inputs as a login for the image's registry; both or neither must be given.
- * An OCI layout needs no login, so the inputs are ignored there.
- */
-export function loginFromInputs(
-  username: string | undefined,
-  password: string | undefined,
-  image: ImageReference,
-): Login | undefined {
-  if ((username === undefined) !== (password === undefined)) {
-    throw new ConfigurationError(
-      username === undefined ? 'username' : 'password',
-      '',
-      'username and password together',
-      'only one of them was given',
-    );
-  }
-  if (username === undefined || password === undefined || image.kind !== 'registry') return undefined;
-  return { registry: image.registry, username, password };
-}
 
 export function createRegistryClient(options: {
   login?: Login | undefined;

@@ -6,7 +6,7 @@ import { SecretRegistry, secretInputRegistrar } from '../core/secrets.js';
 import { type InputSpec, type InputValues, inputVariableName, readInputs } from './inputs.js';
 import { runnerLogger } from './logger.js';
 import { type OutputSink, runnerOutputs } from './outputs.js';
-import { appendToCommandFile, type Env, formatWorkflowCommand } from './protocol.js';
+import { appendToCommandFile, type Env, formatWorkflowCommand, writeStdout } from './protocol.js';
 import { mapStackTrace } from './stack.js';
 import { POST_PHASE_MARKER, runnerState, type StateStore } from './state.js';
 import { StepSummary } from './summary.js';
@@ -60,7 +60,7 @@ export async function runAction<S extends InputSpec, O extends string>(
   definition: ActionDefinition<S, O>,
   env: Env = process.env,
 ): Promise<void> {
-  const secrets = new SecretRegistry((value) => process.stdout.write(`${formatWorkflowCommand('add-mask', value)}\n`));
+  const secrets = new SecretRegistry((value) => writeStdout(`${formatWorkflowCommand('add-mask', value)}\n`));
   const logger = runnerLogger(secrets);
   const summary = new StepSummary();
   const state = runnerState(env, secrets);

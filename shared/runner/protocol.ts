@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { SlipwayError } from '../core/errors.js';
 
 // The GitHub runner's two channels, written here rather than through @actions/core: bundled, core 3 costs
@@ -32,12 +31,40 @@ export function formatWorkflowCommand(
   return `::${name}${props ? ` ${props}` : ''}::${escapeCommandData(message)}`;
 }
 
+/** Set once a write to fd 1 met EAGAIN; from then on every line goes through process.stdout, in order. */
+let stdoutThroughStream = false;
+
+/**
+ * Writes workflow commands and log lines to stdout with fs.writeSync on fd 1, not process.stdout: creating the
+ * stream loads Node's stream modules, ~5 ms and ~2.5 MiB before a step can print its first error
+ * (bench/README.md). Lines come out whole and in order either way. Where the runner's pipe is full, a write waits
+ * for it to be read, as Node's stdout does for files and terminals, rather than queueing in memory as it does for
+ * pipes; nothing is left unwritten at exit. Should fd 1 be non-blocking and full (EAGAIN, possible only once
+ * something has opened process.stdout), the rest of the text and every later line go through process.stdout.
+ */
+export function writeStdout(text: string): void {
+  if (stdoutThroughStream) {
+    process.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(1, bytes, written);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    stdoutThroughStream = true;
+    process.stdout.write(bytes.subarray(written));
+  }
+}
+
 /** The file-command variables, so errors can say which one was missing or unwritable. */
 export type FileCommand = 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_ENV' | 'GITHUB_STEP_SUMMARY';
 
 /** Appends `key<<delimiter\nvalue\ndelimiter\n` to the file the runner named in `variable`. */
 export function appendKeyValueCommand(env: Env, variable: FileCommand, key: string, value: string): void {
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+  // node:crypto is fetched here, not imported: loading it costs every step ~6 ms before its inputs are read.
+  const delimiter = `ghadelimiter_${process.getBuiltinModule('node:crypto').randomUUID()}`;
   // A value containing the delimiter could end the entry early and inject further keys.
   if (key.includes(delimiter) || value.includes(delimiter)) {
     throw new SlipwayError(`Refusing to write ${key} to ${variable}: the value contains the delimiter.`);
