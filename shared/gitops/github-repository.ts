@@ -29,7 +29,8 @@ import type {
 //                    2  updatePullRequest + addLabelsToLabelable (+ enablePullRequestAutoMerge)    total 4
 // Beyond the budget, and only when GitHub leaves no other way: merging (1 call, REST with `sha`) when
 // auto-merge is refused because the PR is already in clean status; in place, labels that did not exist yet
-// (1 call); a user reviewer GitHub does not list as assignable (1 REST call by login).
+// (1 call); a user reviewer GitHub does not list as assignable (1 REST call by login); after another run opened the
+// pull request of a branch this run had just committed to (a lost race), 1 query to find it before describing it.
 
 export interface GitHubRepositoryOptions {
   owner: string;
@@ -291,12 +292,25 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
       );
       const commit = data?.commit?.commit;
       if (!commit) return throwCommitFailure(request.branch, errors);
-      const found = lookups.read(commit.repository);
-      const pullRequestId = branch.pullRequest.id;
+      return describe(branch.pullRequest, commit.oid, lookups.read(commit.repository), context.autoMergeEnabled);
+    }
+
+    /**
+     * Gives an open pull request this promotion's title, body and labels (and auto-merge). createPullRequest and
+     * updatePullRequest take no expected head, so the head the pull request has once its text is written is read back
+     * in the same request: another run's commit there means the text may describe a branch it no longer is, and the
+     * run re-reads and re-applies (the last writer leaves the branch and the text agreeing).
+     */
+    async function describe(
+      pull: { id: string; number: number; url: string },
+      head: string,
+      found: ReturnType<Lookups['read']>,
+      autoMergeEnabled: boolean | undefined,
+    ): Promise<WriteResult> {
       const mutations = [
-        `update: updatePullRequest(input: { pullRequestId: $pr, title: $title, body: $body }) { clientMutationId }`,
+        `update: updatePullRequest(input: { pullRequestId: $pr, title: $title, body: $body }) { pullRequest { headRef { target { oid } } } }`,
       ];
-      const variables: Record<string, unknown> = { pr: pullRequestId, title, body };
+      const variables: Record<string, unknown> = { pr: pull.id, title, body };
       const declarations = ['$pr: ID!', '$title: String!', '$body: String!'];
       if (found.labelIds.length) {
         mutations.push(
@@ -305,34 +319,50 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
         declarations.push('$labels: [ID!]!');
         variables.labels = found.labelIds;
       }
-      if (pr.autoMerge && !context.autoMergeEnabled) {
+      if (pr?.autoMerge && !autoMergeEnabled) {
         mutations.push(
           `auto: enablePullRequestAutoMerge(input: { pullRequestId: $pr, expectedHeadOid: $head }) { clientMutationId }`,
         );
         declarations.push('$head: GitObjectID!');
-        variables.head = commit.oid;
+        variables.head = head;
       }
-      const update = await graphql<Record<string, unknown>>(
-        `update pull request #${branch.pullRequest.number}`,
+      const update = await graphql<{ update?: { pullRequest: HeadRef } | null }>(
+        `update pull request #${pull.number}`,
         `mutation SlipwayUpdatePullRequest(${declarations.join(', ')}) { ${mutations.join('\n')} }`,
         variables,
       );
       const problems = update.errors.filter((e) => e.path?.[0] !== 'auto');
-      if (problems.length) fail(`update pull request #${branch.pullRequest.number}`, problems);
-      if (found.missingLabels.length) await addLabelsByName(branch.pullRequest.number, found.missingLabels);
-      const merged = pr.autoMerge
+      if (problems.length) fail(`update pull request #${pull.number}`, problems);
+      movedUnder(pull.number, head, update.data?.update?.pullRequest);
+      if (found.missingLabels.length) await addLabelsByName(pull.number, found.missingLabels);
+      const merged = pr?.autoMerge
         ? await afterAutoMerge(
             update.errors.find((e) => e.path?.[0] === 'auto'),
-            branch.pullRequest.number,
-            commit.oid,
+            pull.number,
+            head,
           )
         : false;
       return {
-        commit: commit.oid,
-        pullRequest: { number: branch.pullRequest.number, url: branch.pullRequest.url },
-        ...(pr.autoMerge ? { merged } : {}),
+        commit: head,
+        pullRequest: { number: pull.number, url: pull.url },
+        ...(pr?.autoMerge ? { merged } : {}),
         calls: calls - before,
       };
+    }
+
+    /**
+     * The branch is no longer at the commit the pull request's text was just written for: another run committed
+     * since. The branch itself is asked, not the pull request's headRefOid, which GitHub updates after a push with a
+     * delay.
+     */
+    function movedUnder(number: number, head: string, pull: HeadRef | undefined): void {
+      const now = pull?.headRef?.target.oid;
+      if (now !== undefined && now !== head) {
+        throw new ConcurrentUpdateError(
+          `refs/heads/${request.branch}`,
+          `${request.branch} in ${where()} moved to ${now} while pull request #${number} was being written for ${head}`,
+        );
+      }
     }
 
     // --- a new pull request: the branch (created, or an orphan reset to the default head), its commit ...
@@ -377,7 +407,7 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
         `l${i}: createLabel(input: { repositoryId: $repo, name: $ln${i}, color: "${LABEL_COLOR}" }) { label { id } }`,
     );
     const created = await graphql<{
-      pull: { pullRequest: { id: string; number: number; url: string } } | null;
+      pull: { pullRequest: { id: string; number: number; url: string } & HeadRef } | null;
       [label: `l${number}`]: { label: { id: string } } | null;
     }>(
       `open a pull request from ${request.branch}`,
@@ -385,7 +415,7 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
         .map((_, i) => `, $ln${i}: String!`)
         .join('')}) {
         pull: createPullRequest(input: { repositoryId: $repo, baseRefName: $base, headRefName: $head, title: $title, body: $body }) {
-          pullRequest { id number url }
+          pullRequest { id number url headRef { target { oid } } }
         }
         ${createLabels.join('\n')}
       }`,
@@ -401,15 +431,32 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
     const pull = created.data?.pull?.pullRequest;
     if (!pull) {
       const refused = created.errors.find((e) => e.path?.[0] === 'pull');
-      if (refused && /already exists/i.test(refused.message)) {
+      // Our commit was on the branch: with nothing between it and the base, another run reset it meanwhile.
+      if (refused && /No commits between/i.test(refused.message)) {
         throw new ConcurrentUpdateError(
           refName,
-          `another run opened the pull request for ${request.branch} first: ${refused.message}`,
+          `${request.branch} in ${where()} was reset by another run before its pull request was opened: ${refused.message}`,
         );
+      }
+      if (refused && /already exists/i.test(refused.message)) {
+        // Another run opened it between our read and now, for the commit it made there. The branch is ours when
+        // our commit is still its head (we reset it after that run committed): then its pull request must
+        // describe our commit. Otherwise that run's commit is the head, and reading again decides.
+        const open = await openPullRequest(request.branch, snapshot.defaultBranch);
+        if (open?.head !== commit.oid) {
+          throw new ConcurrentUpdateError(
+            refName,
+            `another run opened the pull request for ${request.branch} first: ${refused.message}`,
+          );
+        }
+        logger.info(
+          `Another run opened pull request #${open.pull.number} for ${request.branch} while this run committed there; it now describes this run's commit.`,
+        );
+        return describe(open.pull, commit.oid, found, open.autoMergeEnabled);
       }
       fail(`open a pull request from ${request.branch}`, created.errors);
     }
-    const openedPull = pull as { id: string; number: number; url: string };
+    const openedPull = pull as { id: string; number: number; url: string } & HeadRef;
     const labelIds = [...found.labelIds];
     found.missingLabels.forEach((name, i) => {
       const id = created.data?.[`l${i}`]?.label.id;
@@ -457,12 +504,60 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
       }
     }
     if (found.unlistedUsers.length) await requestReviewersByLogin(openedPull.number, found.unlistedUsers);
+    // Dressed all the same (labels and reviewers are the environment's, whoever's commit is the head); the text may
+    // not be: see describe().
+    movedUnder(openedPull.number, commit.oid, openedPull);
     const merged = pr.autoMerge ? await afterAutoMerge(autoMergeError, openedPull.number, commit.oid) : false;
     return {
       commit: commit.oid,
       pullRequest: { number: openedPull.number, url: openedPull.url },
       ...(pr.autoMerge ? { merged } : {}),
       calls: calls - before,
+    };
+  }
+
+  /** The branch's head and its open pull request into `base`: one query, spent only after losing a race. */
+  async function openPullRequest(
+    branchName: string,
+    base: string,
+  ): Promise<
+    { head: string; pull: { id: string; number: number; url: string }; autoMergeEnabled: boolean } | undefined
+  > {
+    const { data, errors } = await graphql<{
+      repository: {
+        ref: {
+          target: { oid: string };
+          associatedPullRequests: {
+            nodes: {
+              id: string;
+              number: number;
+              url: string;
+              baseRefName: string;
+              autoMergeRequest: { enabledAt: string } | null;
+            }[];
+          };
+        } | null;
+      } | null;
+    }>(
+      `find the open pull request of ${branchName}`,
+      `query SlipwayOpenPullRequest($owner: String!, $name: String!, $ref: String!) {
+        repository(owner: $owner, name: $name) {
+          ref(qualifiedName: $ref) {
+            target { oid }
+            associatedPullRequests(states: OPEN, first: 10) { nodes { id number url baseRefName autoMergeRequest { enabledAt } } }
+          }
+        }
+      }`,
+      { owner, name: repo, ref: `refs/heads/${branchName}` },
+    );
+    if (errors.length) fail(`find the open pull request of ${branchName}`, errors);
+    const ref = data?.repository?.ref;
+    const open = ref?.associatedPullRequests.nodes.find((p) => p.baseRefName === base);
+    if (!ref || !open) return undefined;
+    return {
+      head: ref.target.oid,
+      pull: { id: open.id, number: open.number, url: open.url },
+      autoMergeEnabled: open.autoMergeRequest !== null,
     };
   }
 
@@ -532,6 +627,11 @@ export function githubRepository(options: GitHubRepositoryOptions): GitOpsReposi
 // --- helpers ------------------------------------------------------------------------------------------------
 
 type LookupResult = Record<string, unknown>;
+
+/** A pull request's head branch as it is now (null once deleted). */
+interface HeadRef {
+  headRef: { target: { oid: string } } | null;
+}
 
 interface Lookups {
   declarations: string;

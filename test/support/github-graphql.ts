@@ -278,6 +278,8 @@ function resolvers(context: GraphQLContext): Node {
     headRefName: pull.head,
     baseRefName: pull.base,
     headRefOid: () => host.headOf(r, pull),
+    // The branch as it is now (null once deleted), where headRefOid is what the pull request last recorded.
+    headRef: () => findRef(r, `refs/heads/${pull.head}`),
     baseRefOid: async () => (await host.head(r, pull.base)) ?? '',
     mergeCommit: () => (pull.mergeCommit ? commitNode(r, pull.mergeCommit) : null),
     mergeable: 'MERGEABLE',

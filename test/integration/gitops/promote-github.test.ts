@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
@@ -8,12 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readPullRequestMetadata } from '../../../shared/gitops/pr-body.js';
 import { RegistryClient } from '../../../shared/oci/registry.js';
-import type { PromotionRecordFile } from '../../../shared/records/promotion.js';
-import { findProblem } from '../../../shared/records/validate.js';
 import type { HostedRepository } from '../../support/github-git.js';
 import { type GitHubServer, startGitHubServer } from '../../support/github-server.js';
 import { makeImage, pushImage } from '../../support/images.js';
-import { type PhaseResult, repositoryRoot, runActionYml } from '../../support/runner-harness.js';
+import {
+  expectPromotionRefused,
+  fileAt as hostedFileAt,
+  hostedGit,
+  pinnedIn as hostedPinnedIn,
+  hostedState,
+  pem,
+  promoteOnGitHub,
+  readPromotionRecord,
+  signWithKey,
+} from '../../support/promote-github.js';
+import { type PhaseResult, repositoryRoot } from '../../support/runner-harness.js';
 import { requireTool, startRegistry, type TestRegistry } from '../../support/services.js';
 
 // promote against GitHub, end to end: the fake GitHub (REST and GraphQL in GitHub's shapes, every request checked
@@ -22,12 +30,9 @@ import { requireTool, startRegistry, type TestRegistry } from '../../support/ser
 // dev -> staging -> prod through the API alone, at most 5 calls per promotion. Every refusal leaves every ref and
 // pull request as it was.
 
-const signYml = join(repositoryRoot, 'actions/sign/action.yml');
-const promoteYml = join(repositoryRoot, 'actions/promote/action.yml');
 const TOKEN = 'ghs_promote-github-test-token';
 const STAGING_SOAK_S = 8;
 const PROD_SOAK_S = 2;
-const MAX_CALLS = 5;
 const TRUSTED_ROOT = join(
   repositoryRoot,
   'test/fixtures/sigstore-conformance/intoto-with-custom-trust-root/trusted_root.json',
@@ -51,20 +56,11 @@ let devPinnedAt = 0;
 
 const release = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const pem = (key: KeyObject, type: 'pkcs8' | 'spki') => key.export({ type, format: 'pem' }).toString();
 
-const git = (...args: string[]) => execFileSync('git', ['-C', hosted.dir, ...args], { encoding: 'utf8' });
-/**
- * Every ref of the hosted repository and every pull request: what a refusal or a re-run must leave untouched. An open
- * pull request's head is its branch, in refs (the fake's cached headSha is refreshed by reads, so it is left out).
- */
-const state = () =>
-  JSON.stringify({
-    refs: git('for-each-ref', '--format=%(refname) %(objectname)'),
-    pulls: hosted.pulls.map((p) => [p.number, p.state, p.state === 'open' ? '' : p.headSha, p.title, p.body, p.labels]),
-  });
-const fileAt = (ref: string, path: string) => git('show', `${ref}:${path}`);
-const pinnedIn = (ref: string, path: string) => parseYaml(fileAt(ref, path)).images;
+const git = (...args: string[]) => hostedGit(hosted, ...args);
+const state = () => hostedState(hosted);
+const fileAt = (ref: string, path: string) => hostedFileAt(hosted, ref, path);
+const pinnedIn = (ref: string, path: string) => hostedPinnedIn(hosted, ref, path);
 
 function slipwayYaml(): string {
   return `version: 1
@@ -120,16 +116,8 @@ beforeAll(async () => {
     digests[name] = built.top.descriptor.digest;
     images[name] = `${repository}:${name}@${built.top.descriptor.digest}`;
   }
-  const signWith = async (image: string, key: KeyObject) => {
-    const { main } = await runActionYml(signYml, {
-      workspace,
-      env: { GITHUB_WORKFLOW_REF: 'acme/api/.github/workflows/release.yml@refs/heads/main', GITHUB_REPOSITORY_ID: '1' },
-      inputs: { image, key: pem(key, 'pkcs8'), storage: 'referrer' },
-    });
-    expect(main.errors).toEqual([]);
-  };
-  for (const name of ['v1', 'v2', 'v3'] as const) await signWith(images[name], release.privateKey);
-  await signWith(images.stranger, stranger.privateKey);
+  for (const name of ['v1', 'v2', 'v3'] as const) await signWithKey(workspace, images[name], release.privateKey);
+  await signWithKey(workspace, images.stranger, stranger.privateKey);
 
   const overlay = (env: string) =>
     `resources:\n  - ../../base\nimages:\n  - name: ${repository} # the ${env} pin\n    newTag: "0.0.0"\n`;
@@ -156,36 +144,13 @@ afterAll(async () => {
   await Promise.all([registry?.stop(), github?.close()]);
 });
 
+// The policy names a keyless signer too, which needs a trusted root: with none, an unsigned digest could not be
+// judged here (no network for TUF) and the run would fail undecided rather than refused.
 const promote = (inputs: Record<string, string>) =>
-  runActionYml(promoteYml, {
-    workspace,
-    env: { GITHUB_API_URL: github.url, GITHUB_GRAPHQL_URL: github.graphqlUrl },
-    // The policy names a keyless signer too, which needs a trusted root: with none, an unsigned digest could not be
-    // judged here (no network for TUF) and the run would fail undecided rather than refused.
-    inputs: { 'gitops-repo': 'acme/gitops', token: TOKEN, 'trusted-root': TRUSTED_ROOT, ...inputs },
-    timeoutMs: 120_000,
-  }).then((result) => result.main);
-
-function record(result: PhaseResult): PromotionRecordFile {
-  const value = JSON.parse(readFileSync(result.outputs.record!, 'utf8')) as PromotionRecordFile;
-  expect(findProblem('https://slipway.dev/schemas/promotion.schema.json', value)).toBeUndefined();
-  expect(value.calls.total).toBeLessThanOrEqual(MAX_CALLS);
-  return value;
-}
-
-async function expectRefused(inputs: Record<string, string>, code: string, says: RegExp): Promise<PromotionRecordFile> {
-  const before = state();
-  const result = await promote(inputs);
-  expect(result.stdout).not.toContain('a bug in Slipway');
-  expect(result.exitCode).toBe(1);
-  expect(result.errors).toHaveLength(1);
-  expect(result.errors[0]).toContain(`Promotion refused (${code}`);
-  expect(result.errors[0]).toMatch(says);
-  expect(state()).toBe(before);
-  const written = record(result);
-  expect(written.refusal?.code).toBe(code);
-  return written;
-}
+  promoteOnGitHub({ github, workspace, token: TOKEN, trustedRoot: TRUSTED_ROOT }, inputs);
+const record = (result: PhaseResult) => readPromotionRecord(result);
+const expectRefused = (inputs: Record<string, string>, code: string, says: RegExp) =>
+  expectPromotionRefused(() => promote(inputs), state, code, says);
 
 const sleepUntil = async (ms: number) => {
   const wait = ms - Date.now();
