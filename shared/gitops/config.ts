@@ -13,6 +13,7 @@ import type {
   SlipwayConfig,
   TargetConfig,
 } from './types.js';
+import { EDITOR_KINDS } from './types.js';
 import { type Located, YamlSource } from './yaml-source.js';
 
 export { ConfigFileError } from './yaml-source.js';
@@ -51,15 +52,6 @@ export const PATTERNS = {
 
 /** Length limits shared with the schema: GitHub's for labels, Kubernetes' for container names. */
 export const MAX_LENGTH = { label: 50, container: 63 } as const;
-
-export const EDITOR_KINDS: readonly EditorKind[] = [
-  'kustomization',
-  'helm-values',
-  'manifest',
-  'argocd-application',
-  'argocd-source',
-  'flux-marker',
-];
 
 const RE = Object.fromEntries(Object.entries(PATTERNS).map(([name, source]) => [name, new RegExp(source, 'u')])) as {
   [name in keyof typeof PATTERNS]: RegExp;

@@ -69,6 +69,16 @@ export type EditorKind =
   | 'argocd-source'
   | 'flux-marker';
 
+/** Every editor kind, in the order the docs list them; config validation and the editors' index both read it. */
+export const EDITOR_KINDS: readonly EditorKind[] = [
+  'kustomization',
+  'helm-values',
+  'manifest',
+  'argocd-application',
+  'argocd-source',
+  'flux-marker',
+];
+
 /** Dotted key paths in a Helm values file; `image` names one key holding `repo:tag@digest`. */
 export interface HelmPaths {
   digest?: string;

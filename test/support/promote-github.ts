@@ -87,7 +87,9 @@ export async function expectPromotionRefused(
   expect(result.errors[0]).toMatch(says);
   expect(state()).toBe(before);
   const written = readPromotionRecord(result);
+  expect(written.outcome).toBe('refused');
   expect(written.refusal?.code).toBe(code);
+  expect(result.outputs.changed).toBe('false');
   return written;
 }
 

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { EditorKind, HelmPaths, ManifestEditor } from '../types.js';
+import { EDITOR_KINDS } from '../types.js';
 import { argocdApplicationEditor, argocdSourceEditor } from './argocd.js';
 import { ManifestEditError } from './edit-error.js';
 import { fluxMarkerEditor, hasImagePolicyMarkers } from './flux-marker.js';
@@ -18,15 +19,6 @@ import { YamlFile } from './yaml-file.js';
 //  otherwise an error asking for `kind:`. A values file cannot be told from any other YAML map by its content.
 
 export { ManifestEditError } from './edit-error.js';
-
-export const EDITOR_KINDS: readonly EditorKind[] = [
-  'kustomization',
-  'helm-values',
-  'manifest',
-  'argocd-application',
-  'argocd-source',
-  'flux-marker',
-];
 
 const EDITORS: Record<EditorKind, ManifestEditor> = {
   kustomization: kustomizationEditor,

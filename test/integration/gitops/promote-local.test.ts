@@ -10,6 +10,7 @@ import type { PromotionRecordFile } from '../../../shared/records/promotion.js';
 import { findProblem } from '../../../shared/records/validate.js';
 import { runCli } from '../../support/cli.js';
 import { makeImage, pushImage } from '../../support/images.js';
+import { expectPromotionRefused } from '../../support/promote-github.js';
 import { type PhaseResult, repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { requireTool, startRegistry, type TestRegistry } from '../../support/services.js';
 
@@ -160,26 +161,9 @@ function record(outputs: Record<string, string>): PromotionRecordFile {
   return value;
 }
 
-/** A run that must be refused with `code`, saying `says`, writing nothing. */
-async function expectRefused(
-  run: () => Promise<PhaseResult>,
-  code: string,
-  says: RegExp,
-): Promise<PromotionRecordFile> {
-  const before = refs();
-  const result = await run();
-  expect(result.stdout).not.toContain('a bug in Slipway');
-  expect(result.exitCode).toBe(1);
-  expect(result.errors).toHaveLength(1);
-  expect(result.errors[0]).toContain(`Promotion refused (${code}`);
-  expect(result.errors[0]).toMatch(says);
-  expect(refs()).toBe(before);
-  const written = record(result.outputs);
-  expect(written.outcome).toBe('refused');
-  expect(written.refusal?.code).toBe(code);
-  expect(result.outputs.changed).toBe('false');
-  return written;
-}
+/** A run that must be refused with `code`, saying `says`, writing nothing: no ref of the repository moves. */
+const expectRefused = (run: () => Promise<PhaseResult>, code: string, says: RegExp) =>
+  expectPromotionRefused(run, refs, code, says);
 
 const sleepUntil = async (ms: number) => {
   const wait = ms - Date.now();

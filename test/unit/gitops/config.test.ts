@@ -6,14 +6,9 @@ import formats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  ConfigFileError,
-  EDITOR_KINDS,
-  MAX_LENGTH,
-  PATTERNS,
-  parseSlipwayConfig,
-} from '../../../shared/gitops/config.js';
+import { ConfigFileError, MAX_LENGTH, PATTERNS, parseSlipwayConfig } from '../../../shared/gitops/config.js';
 import type { SlipwayConfig } from '../../../shared/gitops/types.js';
+import { EDITOR_KINDS } from '../../../shared/gitops/types.js';
 import { repositoryRoot } from '../../support/runner-harness.js';
 
 // .slipway.yaml: the example exactly as written, every feature, one exact message (file:line:column, key

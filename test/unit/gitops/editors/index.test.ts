@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { detectKind, EDITOR_KINDS, editorFor, ManifestEditError } from '../../../../shared/gitops/editors/index.js';
+import { detectKind, editorFor, ManifestEditError } from '../../../../shared/gitops/editors/index.js';
 import type { EditorKind } from '../../../../shared/gitops/types.js';
+import { EDITOR_KINDS } from '../../../../shared/gitops/types.js';
 import { fixture } from './support.js';
 
 describe('editorFor', () => {
