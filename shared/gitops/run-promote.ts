@@ -447,11 +447,14 @@ export function renderPromoteSummary(record: PromotionResult): string {
   if (record.hold?.set)
     lines.push(`Hold set on ${record.environment}${record.hold.reason ? `: ${record.hold.reason}` : ''}.`, '');
   if (record.hold?.released) lines.push(`Hold on ${record.environment} released.`, '');
+  // A refusal before the plan names no branch yet: say only the repository then.
   const where = record.direct
-    ? `direct commit on ${record.gitops.defaultBranch ?? 'the default branch'}`
-    : `branch ${record.branch ?? ''}`;
+    ? `, direct commit on ${record.gitops.defaultBranch ?? 'the default branch'}`
+    : record.branch
+      ? `, branch ${record.branch}`
+      : '';
   lines.push(
-    `${record.gitops.repository}, ${where}. ${record.gitops.kind === 'github' ? 'GitHub API calls' : 'Repository operations'}: ` +
+    `${record.gitops.repository}${where}. ${record.gitops.kind === 'github' ? 'GitHub API calls' : 'Repository operations'}: ` +
       `${record.calls.total} (${record.calls.read} reading, ${record.calls.write} writing)` +
       `${record.calls.attempts > 1 ? `, over ${record.calls.attempts} attempts after losing races` : ''}.`,
   );
