@@ -151,7 +151,8 @@ export interface RepositorySnapshot {
     pullRequest?: { number: number; url: string; id: string; headOid: string };
     /**
      * Texts at the branch head for the read paths, where the repository read them: a re-run whose branch already
-     * holds exactly the planned texts changes nothing (changed=false).
+     * holds exactly the planned texts changes nothing (changed=false). GitHub returns them only while the branch
+     * has an open pull request, so a branch left behind by a closed one is reset and gets a new pull request.
      */
     files?: Map<string, string | undefined>;
   };
