@@ -7,8 +7,8 @@ import { parse as parseYaml } from 'yaml';
 // shows the same text. scripts/build.mjs calls readActionDocs at build time and writes the result into the CLI
 // bundle, so dist/ needs no action.yml and no YAML parser at run time. Code run from source reads it here.
 //
-// Kept free of imports from the rest of the project: scripts/build.mjs imports this file directly (Node strips
-// its types), before anything is bundled.
+// Kept free of imports from the rest of the project: scripts/build.mjs compiles this one file on its own with
+// esbuild and runs it, before anything is bundled.
 
 export interface ActionDoc {
   description: string;

@@ -13,14 +13,12 @@
 // Usage: node scripts/build.mjs [--outdir DIR] [--format esm|cjs]
 
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-// Node strips this module's types; it imports nothing from the rest of the project.
-import { readActionDocs } from '../cli/action-docs.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -93,7 +91,7 @@ export async function build({ outdir = join(root, 'dist'), format = 'esm', entri
       __SLIPWAY_VERSION__: JSON.stringify(await packageVersion()),
       // The CLI's help text, from every action.yml (cli/action-docs.ts). A string, parsed where it is used: esbuild
       // would hoist an object into the runtime chunk that every entry loads.
-      __SLIPWAY_ACTIONS__: JSON.stringify(JSON.stringify(readActionDocs(join(root, 'actions')))),
+      __SLIPWAY_ACTIONS__: JSON.stringify(JSON.stringify(await readActionDocs())),
     },
     // The CycloneDX library's optional plug-ins, which it loads only on demand: XML (Slipway writes JSON only)
     // and schema validation through ajv (done by the tests, never by the product; ~170 KB parsed at every start).
@@ -111,12 +109,67 @@ export async function build({ outdir = join(root, 'dist'), format = 'esm', entri
 }
 
 /**
+ * The CLI's help text from every action.yml, through cli/action-docs.ts: the same code the CLI runs from source.
+ * esbuild compiles that one TypeScript file here, rather than Node stripping its types, so the build runs on any
+ * Node that runs esbuild (Node 20 has no type stripping, and a contributor's or a hook's node may be older than
+ * 24). It goes into node_modules/.cache so that its own import of `yaml` resolves as it does from source.
+ */
+async function readActionDocs() {
+  const cache = join(root, 'node_modules', '.cache', 'slipway-build');
+  await mkdir(cache, { recursive: true });
+  const compiled = join(cache, `action-docs-${process.pid}.mjs`);
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['cli/action-docs.ts'],
+    outfile: compiled,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  });
+  try {
+    const { readActionDocs: read } = await import(pathToFileURL(compiled).href);
+    return read(join(root, 'actions'));
+  } finally {
+    await rm(compiled, { force: true });
+  }
+}
+
+/**
  * Node built-ins are read from process.getBuiltinModule, not imported. Node's ESM facade for a built-in reads
  * every export the first time the module is imported, which runs its lazy getters: `import { readFileSync } from
  * 'node:fs'` loads fs.promises, and with it streams and readline, ~4 ms and 3 MiB at every start
  * (bench/README.md). getBuiltinModule returns the object require() gives, without a facade; each name is read
- * from it once as the module loads, as the facade would, and names no file imports are dropped by esbuild.
+ * from it once as the module loads, as the facade would.
+ *
+ * The shim exports exactly the names its importer imports, read from the importer's source, never the list of
+ * the building Node's exports: that list differs between Node versions (Node 20's zlib has no
+ * createZstdDecompress), and dist/ must be the same whichever Node builds it.
  */
+/**
+ * The names `importer` imports from the built-in `specifier`, when every import of it there is a named value
+ * import (`import { a, b as c } from 'node:fs'`); undefined for any other form (default, namespace, re-export,
+ * side effect), which keeps Node's own import.
+ */
+function namedImportsOf(importer, specifier) {
+  const source = readFileSync(importer, 'utf8');
+  const quoted = `['"]${specifier.replace(/[/]/g, '\\/')}['"]`;
+  const uses = source.match(new RegExp(`(?:from|import)\\s*${quoted}`, 'g')) ?? [];
+  const names = new Set();
+  let named = 0;
+  for (const match of source.matchAll(new RegExp(`import\\s+(type\\s+)?\\{([^}]*)\\}\\s*from\\s*${quoted}`, 'g'))) {
+    named++;
+    if (match[1]) continue; // import type { … }: erased, never loaded
+    for (const part of match[2].split(',')) {
+      const name = part.trim();
+      if (name === '' || name.startsWith('type ')) continue;
+      names.add(name.split(/\s+as\s+/)[0].trim());
+    }
+  }
+  return named === uses.length && names.size > 0 ? [...names].sort() : undefined;
+}
+
 const builtinsWithoutEsmFacade = {
   name: 'builtins-without-esm-facade',
   setup(build) {
@@ -124,24 +177,23 @@ const builtinsWithoutEsmFacade = {
       // import() of a built-in is already deferred to where it is needed; it keeps Node's own namespace.
       if (args.kind !== 'import-statement' || !isBuiltin(args.path)) return undefined;
       const id = args.path.replace(/^node:/, '');
+      const names = namedImportsOf(args.importer, args.path);
+      // A default, namespace or re-export form keeps Node's own import: only named imports can be listed.
+      if (names === undefined) return undefined;
       // One shim per importing file, so that each lands in its importer's chunk: a shim shared by every entry
       // would be a chunk file of its own, and each file on the start path costs a start ~0.3 ms.
       return {
         path: `${relative(root, args.importer)}:node:${id}`,
         namespace: 'node-builtin',
-        pluginData: { id: `node:${id}` },
+        pluginData: { id: `node:${id}`, names },
       };
     });
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
-      const { id } = args.pluginData;
-      const names = Object.keys(process.getBuiltinModule(id)).filter(
-        (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name),
-      );
+      const { id, names } = args.pluginData;
       return {
         contents: [
           `const builtin = process.getBuiltinModule(${JSON.stringify(id)});`,
-          'export default builtin;',
-          // Pure, so that an export nobody imports is dropped and its getter (fs.promises) never runs.
+          // Pure, so that an export nobody uses is dropped and its getter (fs.promises) never runs.
           ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`),
         ].join('\n'),
         loader: 'js',

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{b as a,c as b,d as c,e as d,f as e}from"./chunk-2LGNATYM.mjs";import"./chunk-2O65DUSG.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-SYEBBDQI.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-SQEPA6QR.mjs";import"./chunk-HZC6Q536.mjs";export{a as GITHUB_API_VERSION,c as countCalls,b as createOctokit,d as nextPageUrl,e as octokitGraphqlUrl};
-//# sourceMappingURL=octokit-47HE43FH.mjs.map
