@@ -14,7 +14,7 @@ import { refuseSecrets, type SecretRegistry } from '../core/secrets.js';
 
 export interface RecordKind {
   /** The kind as people say it: "build" reads as "build record". */
-  readonly name: 'build' | 'sbom' | 'attestations' | 'verification' | 'promotion';
+  readonly name: 'build' | 'sbom' | 'attestations' | 'verification' | 'promotion' | 'canary' | 'evidence';
   /** The file the writing action names it. */
   readonly fileName: string;
   readonly type: string;
@@ -97,7 +97,7 @@ export function recordProblem(
 }
 
 /** The kinds that name a subject, which the subject input accepts (promotion.json names several services). */
-type SubjectRecordKind = Exclude<RecordKind['name'], 'promotion'>;
+type SubjectRecordKind = Exclude<RecordKind['name'], 'promotion' | 'canary' | 'evidence'>;
 
 const KINDS_BY_TYPE = new Map<string, SubjectRecordKind>(
   (['build', 'sbom', 'attestations', 'verification'] as const).map((name) => [`${RECORD_TYPE_PREFIX}${name}`, name]),

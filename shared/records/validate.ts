@@ -2,6 +2,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import attestationsSchema from '../../schemas/attestations.schema.json' with { type: 'json' };
 import buildSchema from '../../schemas/build.schema.json' with { type: 'json' };
+import canarySchema from '../../schemas/canary.schema.json' with { type: 'json' };
+import evidenceSchema from '../../schemas/evidence.schema.json' with { type: 'json' };
 import promotionSchema from '../../schemas/promotion.schema.json' with { type: 'json' };
 import sbomSchema from '../../schemas/sbom.schema.json' with { type: 'json' };
 import subjectSchema from '../../schemas/subject.schema.json' with { type: 'json' };
@@ -31,6 +33,8 @@ export const SCHEMAS = [
   attestationsSchema,
   verificationSchema,
   promotionSchema,
+  canarySchema,
+  evidenceSchema,
 ] as const;
 
 function validator(schemaRef: string): ValidateFunction {

@@ -242,7 +242,7 @@ describe('the sbom-files input', () => {
 
 describe('the schemas', () => {
   it('are valid draft 2020-12 schemas that compile together', () => {
-    const names = ['subject', 'build', 'sbom', 'attestations', 'verification', 'promotion'];
+    const names = ['subject', 'build', 'sbom', 'attestations', 'verification', 'promotion', 'canary', 'evidence'];
     const schemas = names.map((name) =>
       JSON.parse(readFileSync(join(repositoryRoot, 'schemas', `${name}.schema.json`), 'utf8')),
     );
