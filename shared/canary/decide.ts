@@ -85,7 +85,16 @@ export type ReasonCode =
   | 'MIN_EXPOSURE_PENDING'
   | 'DEADLINE_PASSED'
   | 'STEP_EXPOSURE_MET'
-  | 'STEP_EXPOSURE_PENDING';
+  | 'STEP_EXPOSURE_PENDING'
+  // Set by evaluate.ts, which decides these cases before any evidence exists:
+  /** Neither arm served a request: inconclusive past the grace period, holding the step before it. */
+  | 'NO_TRAFFIC'
+  /** Exposure is 0: the first step is next. */
+  | 'NOT_STARTED'
+  /** Exposure is already at 100 %, the end of the steps: nothing is left to compare against. */
+  | 'FULL_EXPOSURE'
+  /** Exposure was above 0 and has been turned off (a rollback): run-canary.ts never starts it again. */
+  | 'EXPOSURE_OFF';
 
 export interface Reason {
   readonly code: ReasonCode;

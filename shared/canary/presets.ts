@@ -13,8 +13,8 @@ export interface TrafficMetrics {
   errors: readonly LabelMatcher[];
   /** Matchers every query adds (Istio's reporter, so each request is counted on one side only). */
   common: readonly LabelMatcher[];
-  /** The latency histogram's `_bucket` series. */
-  latencyBuckets: string;
+  /** The latency histogram's `_bucket` series; a metrics file may name none (then slo-latency cannot be used). */
+  latencyBuckets?: string;
   /** Seconds per unit of the histogram's `le` bounds: 1 for seconds, 0.001 for milliseconds. */
   latencyUnitSeconds: number;
 }

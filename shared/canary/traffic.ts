@@ -101,6 +101,11 @@ export interface LatencyCounts {
   /** Requests slower than the bound: total minus the bound's bucket. */
   slow: number;
   query: string;
+  /**
+   * The whole cumulative histogram of the window in seconds, +Inf included, where the source has it: the
+   * sequential bands at the bucket bounds (stats/latency.ts) read it.
+   */
+  buckets?: { le: number; count: number }[];
 }
 
 /**
@@ -115,6 +120,14 @@ export async function latencyCounts(
   since: Date,
   at: Date,
 ): Promise<LatencyCounts> {
+  if (metrics.latencyBuckets === undefined) {
+    throw new InvalidValueError(
+      'metrics for slo-latency',
+      metrics.preset,
+      'a preset or a metrics file with latency-buckets',
+      'it names no latency histogram',
+    );
+  }
   const buckets = selector(metrics.latencyBuckets, [...metrics.common, ...arm.service, ...arm.matchers]);
   const query = `sum by (le) (increase(${buckets}[${formatDuration(windowSeconds(since, at))}]))`;
   const samples = await client.instant(query, at);
@@ -140,7 +153,11 @@ export async function latencyCounts(
   const within = byBound.get(bound)?.value ?? 0;
   if (Number.isNaN(total) || Number.isNaN(within))
     throw new PrometheusError(client.server, query, 'a bucket count is NaN');
-  return { total, slow: Math.max(0, total - within), query };
+  const histogram = [...byBound.entries()]
+    .map(([le, sample]) => ({ le, count: sample.value }))
+    .filter((b) => Number.isFinite(b.count))
+    .sort((a, b) => a.le - b.le);
+  return { total, slow: Math.max(0, total - within), query, buckets: histogram };
 }
 
 export type Diagnosis = 'no-match' | 'no-traffic' | 'zero-errors' | 'errors';
@@ -216,7 +233,7 @@ async function whyNoMatch(
   const metricOnly = selector(metrics.requests, metrics.common);
   const anyMetric = await client.series(metricOnly, since, at);
   if (anyMetric.length === 0) {
-    return `no series of ${metricOnly} exist between ${since.toISOString()} and ${at.toISOString()}: check the metric name or the '${metrics.preset}' preset`;
+    return `no series of ${metricOnly} exist between ${since.toISOString()} and ${at.toISOString()}: check the metric name or the metrics input '${metrics.preset}'`;
   }
   const serviceOnly = selector(metrics.requests, [...metrics.common, ...arm.service]);
   const ofService = arm.service.length > 0 ? await client.series(serviceOnly, since, at) : anyMetric;

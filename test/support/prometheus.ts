@@ -30,6 +30,8 @@ export interface ArmTraffic {
   errorsFromStep?: number;
   /** No 5xx series at all, as a service that never failed since it started has none. */
   noErrorSeries?: boolean;
+  /** A NaN sample in the 200 series at this step (a broken exporter): every increase() over it reads NaN. */
+  nanAtStep?: number;
 }
 
 export interface Scenario {
@@ -80,7 +82,8 @@ export function openMetrics(scenario: Scenario): string {
     for (const [code, perStep, fromStep] of byCode) {
       // The series for the late errors only exists from its first step, as a freshly created counter does.
       for (let step = fromStep; step <= scenario.steps; step++) {
-        lines.push(`http_requests_total{${base},code="${code}"} ${(step - fromStep) * perStep} ${t(step)}`);
+        const value = code === '200' && step === arm.nanAtStep ? 'NaN' : String((step - fromStep) * perStep);
+        lines.push(`http_requests_total{${base},code="${code}"} ${value} ${t(step)}`);
       }
     }
   }
@@ -194,4 +197,139 @@ async function waitReady(url: string, child: ChildProcess, log: () => string, au
   }
   child.kill('SIGKILL');
   throw new Error(`${url} was not ready within ${READY_TIMEOUT_MS} ms (${last}): ${log()}`);
+}
+
+/**
+ * Canary scenarios whose decision is known, one `service` label value each, so one Prometheus serves them all.
+ * Every canary gets 25 % of its service's requests, as a step of 25 % intends, so the sample-ratio check stays
+ * quiet; baselines fail 1 % of requests and serve 2 % slower than 0.5 s. Over 120 steps (30 minutes) the healthy
+ * canary shows non-inferiority at margin 1.2 many times over (log e ≈ 11 against a threshold of ln 20 ≈ 3), and
+ * the 2x-error canary shows harm within its first 20 steps.
+ */
+export function canaryScenarios(
+  start: number,
+  steps = 120,
+): { scenario: Scenario; arms: Record<string, ArmTraffic[]> } {
+  const stable = (service: string): ArmTraffic => ({
+    service,
+    version: 'stable',
+    requestsPerStep: 1500,
+    errorsPerStep: 15,
+    notFoundPerStep: 20,
+    slowPerStep: 30,
+  });
+  const canary = (service: string, traffic: Partial<ArmTraffic> = {}): ArmTraffic => ({
+    service,
+    version: 'canary',
+    requestsPerStep: 500,
+    errorsPerStep: 5,
+    notFoundPerStep: 7,
+    slowPerStep: 10,
+    ...traffic,
+  });
+  const arms: Record<string, ArmTraffic[]> = {
+    /** Same error and slow fractions as the baseline: promoted. */
+    healthy: [stable('healthy'), canary('healthy')],
+    /** Twice the baseline's 5xx fraction: rolled back on errors. */
+    errors2x: [stable('errors2x'), canary('errors2x', { errorsPerStep: 10 })],
+    /** Same errors, 2.5 times as many requests slower than 0.5 s (the tail only): rolled back on latency. */
+    tail: [stable('tail'), canary('tail', { slowPerStep: 25 })],
+    /** The canary's series exist but never increase: no traffic reached it. */
+    idle: [
+      stable('idle'),
+      canary('idle', { requestsPerStep: 0, errorsPerStep: 0, notFoundPerStep: 0, slowPerStep: 0 }),
+    ],
+    /** The canary never failed, so it has no 5xx series at all: zero errors, not missing data. */
+    clean: [stable('clean'), canary('clean', { errorsPerStep: 0, noErrorSeries: true })],
+    /** Neither arm served anything: no evidence either way. */
+    silent: [
+      { ...stable('silent'), requestsPerStep: 0, errorsPerStep: 0, notFoundPerStep: 0, slowPerStep: 0 },
+      canary('silent', { requestsPerStep: 0, errorsPerStep: 0, notFoundPerStep: 0, slowPerStep: 0 }),
+    ],
+    /** Healthy, but the canary's 5xx series appear only at step 40: the new-series lint's case. */
+    late: [stable('late'), canary('late', { errorsFromStep: 40 })],
+    /**
+     * The canary's request counter's last sample is NaN. (A NaN between samples vanishes: increase() takes
+     * last minus first and its reset check `v < previous` is false for NaN.)
+     */
+    nan: [stable('nan'), canary('nan', { nanAtStep: steps })],
+  };
+  return { scenario: { start, steps, arms: Object.values(arms).flat() }, arms };
+}
+
+/**
+ * A real Prometheus scraping live `targets` (host:port serving /metrics) every `scrapeSeconds` (1 s by default),
+ * for end-to-end canary runs against traffic that grows with the wall clock (live-traffic.ts). Unlike
+ * startPrometheus, nothing is backfilled: every sample comes from a scrape, into the head block.
+ */
+export async function startScrapingPrometheus(
+  targets: string[],
+  options: { scrapeSeconds?: number } = {},
+): Promise<TestPrometheus> {
+  const prometheus = requireTool('prometheus', 'prometheus');
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-prometheus-live-'));
+  try {
+    const interval = `${options.scrapeSeconds ?? 1}s`;
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global:',
+        `  scrape_interval: ${interval}`,
+        `  evaluation_interval: ${interval}`,
+        'scrape_configs:',
+        '  - job_name: live',
+        `    scrape_timeout: ${interval}`,
+        '    static_configs:',
+        `      - targets: [${targets.map((target) => JSON.stringify(target)).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    const child = spawn(
+      prometheus,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-8192);
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(`${url}/-/ready`, child, () => stderr);
+    await waitScraped(url, targets.length, child);
+    return {
+      url,
+      async stop() {
+        await stopProcess(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Waits until every target has been scraped once: Prometheus hands discovered targets to the scrape manager at
+ * most every 5 s, so "ready" comes several seconds before the first sample.
+ */
+async function waitScraped(url: string, count: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}) before scraping its targets`);
+    const response = await fetch(`${url}/api/v1/targets?state=active`, { signal: AbortSignal.timeout(2000) });
+    last = await response.text();
+    const active = (JSON.parse(last) as { data?: { activeTargets?: { health: string }[] } }).data?.activeTargets ?? [];
+    if (active.length === count && active.every((target) => target.health === 'up')) return;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  throw new Error(`${url} did not scrape its ${count} target(s) within ${READY_TIMEOUT_MS} ms: ${last.slice(0, 500)}`);
 }
