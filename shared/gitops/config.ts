@@ -1,5 +1,13 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import { InvalidValueError } from '../core/errors.js';
+import {
+  isRequirementName,
+  MAX_APPROVALS,
+  REQUIREMENT_NAMES,
+  REQUIREMENT_OPTIONS,
+  type Requirement,
+} from '../evidence/requirements.js';
+import type { EvidenceException } from '../evidence/types.js';
 import { parseImageReference, requireRepositoryOnly } from '../oci/reference.js';
 import { findCycle } from './graph.js';
 import type {
@@ -14,7 +22,7 @@ import type {
   TargetConfig,
 } from './types.js';
 import { EDITOR_KINDS } from './types.js';
-import { type Located, YamlSource } from './yaml-source.js';
+import { didYouMean, type Located, YamlSource } from './yaml-source.js';
 
 export { ConfigFileError } from './yaml-source.js';
 
@@ -62,7 +70,8 @@ const EXPECT = {
   version: '1',
   environments: 'a list of environments, each a map with at least a name',
   environment:
-    'a map with name and optionally pull-request, after, soak, reviewers, labels, auto-merge, freeze, signers',
+    'a map with name and optionally pull-request, after, soak, reviewers, labels, auto-merge, freeze, signers, ' +
+    'require-evidence, evidence-exceptions',
   name: 'a name of letters, digits, ".", "_" and "-" that starts and ends with a letter or digit',
   after: 'an environment name, a list of names (all of them), or a map with all-of or any-of and a list of names',
   afterList: 'a list of distinct environment names',
@@ -98,6 +107,14 @@ const EXPECT = {
   require: 'a list of predicate type URIs such as https://slsa.dev/provenance/v1',
   predicateType: 'a predicate type URI such as https://slsa.dev/provenance/v1',
   environmentName: 'the name of an environment under environments',
+  requireEvidence: `a list of requirements, each a name (${REQUIREMENT_NAMES.join(', ')}) or a map of one name to its options`,
+  requirement: `a requirement name (${REQUIREMENT_NAMES.join(', ')}), or a map of one name to its options`,
+  requirementOptions: 'a map of options, such as {min-approvals: 2}',
+  minApprovals: `a whole number of approvals from 1 to ${MAX_APPROVALS}`,
+  evidenceExceptions: 'a list of exceptions, each a map with requirement, by, reason and until',
+  evidenceException: 'a map with requirement, by, reason and until',
+  by: 'the GitHub user (octocat) or team (org/team) who decided the exception',
+  exceptionReason: 'a text saying why, such as flaky suite quarantined, INC-42',
   noCycle: 'environments whose after never leads back to themselves',
 } as const;
 
@@ -112,6 +129,8 @@ const ENVIRONMENT_KEYS = [
   'auto-merge',
   'freeze',
   'signers',
+  'require-evidence',
+  'evidence-exceptions',
 ] as const;
 const AFTER_KEYS = ['all-of', 'any-of'] as const;
 const FREEZE_KEYS = ['start', 'end', 'reason'] as const;
@@ -120,6 +139,7 @@ const SERVICE_KEYS = ['image', 'targets'] as const;
 const TARGET_KEYS = ['file', 'kind', 'helm', 'container', 'application'] as const;
 const HELM_KEYS = ['digest', 'tag', 'repository', 'image'] as const;
 const POLICY_KEYS = ['signers', 'require'] as const;
+const EXCEPTION_KEYS = ['requirement', 'by', 'reason', 'until'] as const;
 
 const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1000] as const;
 
@@ -247,6 +267,14 @@ class ConfigReader {
         case 'signers':
           environment.signers = this.signers(value);
           break;
+        case 'require-evidence':
+          environment.requireEvidence = this.requireEvidence(value);
+          break;
+        case 'evidence-exceptions':
+          environment.evidenceExceptions = this.yaml
+            .listOf(value, EXPECT.evidenceExceptions)
+            .map((exception) => this.evidenceException(exception));
+          break;
       }
     }
     return environment;
@@ -297,10 +325,13 @@ class ConfigReader {
   }
 
   private reviewer(value: Located): string {
-    const text = this.yaml.string(value, EXPECT.reviewer);
-    if (!RE.reviewer.test(text)) {
-      this.yaml.wrong(value, EXPECT.reviewer, text.startsWith('@') ? 'without the "@"' : undefined);
-    }
+    return this.reviewerLike(value, EXPECT.reviewer);
+  }
+
+  /** A GitHub user or team, as reviewers and exceptions' `by` name them. */
+  private reviewerLike(value: Located, expected: string): string {
+    const text = this.yaml.string(value, expected);
+    if (!RE.reviewer.test(text)) this.yaml.wrong(value, expected, text.startsWith('@') ? 'without the "@"' : undefined);
     return text;
   }
 
@@ -382,6 +413,89 @@ class ConfigReader {
       }
     }
     return signer;
+  }
+
+  /** `require-evidence:` names and maps of one name to its options (shared/evidence/requirements.ts's grammar). */
+  private requireEvidence(value: Located): Requirement[] {
+    const items = this.yaml.listOf(value, EXPECT.requireEvidence);
+    const result: Requirement[] = [];
+    for (const item of items) {
+      let nameAt: Located = item;
+      let options: Map<string, Located> = new Map();
+      if (isMap(item.node)) {
+        const entries = this.yaml.mapOf(item, EXPECT.requirement);
+        if (entries.size !== 1) this.yaml.wrong(item, EXPECT.requirement, 'one name per entry');
+        const [[name, given]] = [...entries] as [[string, Located]];
+        nameAt = { node: item.node.items[0]!.key as Located['node'], at: this.keyAt(item, name), key: item.key };
+        if (!isRequirementName(name)) this.unknownRequirement(nameAt, name);
+        // `- canary:` with nothing after it is the name alone.
+        if (given.node !== null && !(isScalar(given.node) && given.node.value === null)) {
+          const known = REQUIREMENT_OPTIONS[name];
+          if (known.length === 0 && !(isMap(given.node) && given.node.items.length === 0)) {
+            this.yaml.wrong(given, `nothing: ${name} takes no options`);
+          }
+          options = this.yaml.mapOf(given, EXPECT.requirementOptions, known);
+        }
+      }
+      const name = this.yaml.string(nameAt, EXPECT.requirement);
+      if (!isRequirementName(name)) this.unknownRequirement(nameAt, name);
+      if (result.some((r) => r.name === name)) {
+        this.yaml.fail(nameAt.at, item.key, `is ${JSON.stringify(name)} again`, 'each requirement once');
+      }
+      result.push(this.requirement(name, options));
+    }
+    return result;
+  }
+
+  private requirement(name: Requirement['name'], options: Map<string, Located>): Requirement {
+    if (name === 'approved-pr') {
+      const given = options.get('min-approvals');
+      if (given === undefined) return { name, minApprovals: 1 };
+      const n = isScalar(given.node) ? given.node.value : undefined;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_APPROVALS) {
+        this.yaml.wrong(given, EXPECT.minApprovals);
+      }
+      return { name, minApprovals: n };
+    }
+    if (name === 'canary') {
+      const given = options.get('environment');
+      if (given === undefined) return { name };
+      const environment = this.yaml.string(given, EXPECT.environmentName, RE.name);
+      this.targetUses.push({
+        name: environment,
+        at: given,
+        problem: `is ${JSON.stringify(environment)}, which is not an environment`,
+      });
+      return { name, environment };
+    }
+    return { name };
+  }
+
+  private unknownRequirement(at: Located, name: string): never {
+    const close = didYouMean(name, REQUIREMENT_NAMES);
+    this.yaml.fail(
+      at.at,
+      at.key,
+      `is ${JSON.stringify(name)}, which is not a requirement${close === undefined ? '' : ` (did you mean ${close}?)`}`,
+      `one of ${REQUIREMENT_NAMES.join(', ')}`,
+    );
+  }
+
+  /** An audited exception: who decided it, why, and until when (shared/evidence/requirements.ts applies it). */
+  private evidenceException(value: Located): EvidenceException {
+    const entries = this.yaml.mapOf(value, EXPECT.evidenceException, EXCEPTION_KEYS);
+    const requirementValue = this.yaml.required(value, entries, 'requirement', EXPECT.requirement);
+    const requirement = this.yaml.string(requirementValue, EXPECT.requirement);
+    if (!isRequirementName(requirement)) this.unknownRequirement(requirementValue, requirement);
+    const by = this.reviewerLike(this.yaml.required(value, entries, 'by', EXPECT.by), EXPECT.by);
+    const reason = this.yaml.string(
+      this.yaml.required(value, entries, 'reason', EXPECT.exceptionReason),
+      EXPECT.exceptionReason,
+      RE.label,
+    );
+    const untilValue = this.yaml.required(value, entries, 'until', EXPECT.time);
+    this.time(untilValue);
+    return { requirement, by, reason, until: this.yaml.string(untilValue, EXPECT.time) };
   }
 
   private services(value: Located): Record<string, ServiceConfig> {

@@ -13,7 +13,9 @@ export type PolicyRefusalCode =
   | 'UNKNOWN_SERVICE'
   | 'NO_TARGET'
   | 'IMAGE_MISMATCH'
-  | 'NOTHING_TO_ROLL_BACK';
+  | 'NOTHING_TO_ROLL_BACK'
+  /** The evidence attestation on the digest does not meet the environment's require-evidence. */
+  | 'EVIDENCE_INCOMPLETE';
 
 export class PolicyRefusal extends SlipwayError {
   override name = 'PolicyRefusal';

@@ -10,6 +10,7 @@ import type { Timeouts } from '../oci/timeouts.js';
 import type {
   LineageRecord,
   PromotionResult,
+  ServiceEvidenceRecord,
   ServicePromotionRecord,
   ServiceVerificationRecord,
 } from '../records/promotion.js';
@@ -123,6 +124,7 @@ export async function runPromote(request: PromoteRequest, runtime: PromoteRuntim
     timestamps: { started: rfc3339Seconds(started), finished: rfc3339Seconds(started) },
   };
   const verified = new Map<string, ServiceVerificationRecord>();
+  const evidenced = new Map<string, ServiceEvidenceRecord>();
   let writeCalls = 0;
   const count = () => {
     const total = opened.apiCalls ? opened.apiCalls() : localCalls + writeCalls;
@@ -166,6 +168,34 @@ export async function runPromote(request: PromoteRequest, runtime: PromoteRuntim
         }
         entry.verification = result;
         if (result.verdict === 'failed') throw verificationRefusal(service.service, service.next, result);
+
+        // Required evidence, read from the signed evidence attestation on the digest (evidence-gate.ts). A rollback
+        // returns to a digest the environment already ran: holding the way back on evidence would trap a bad release.
+        if (!plan.environment.requireEvidence?.length || plan.rollback) continue;
+        const { checkEvidence, evidenceRefusal } = await import('./evidence-gate.js');
+        let evidence = evidenced.get(key);
+        if (!evidence) {
+          evidence = await checkEvidence(
+            service.next,
+            {
+              set: signersFor(config, plan.environment),
+              files: snapshot.files,
+              github,
+              environment: plan.environment,
+              now: started,
+              ...(request.trustedRoot ? { trustedRoot: request.trustedRoot } : {}),
+              login: loginFor(request.registryCredentials),
+              ...(request.registryTimeouts ? { registryTimeouts: request.registryTimeouts } : {}),
+              ...(runtime.runVerify ? { runVerify: runtime.runVerify } : {}),
+            },
+            runtime,
+          );
+          evidenced.set(key, evidence);
+        }
+        entry.evidence = evidence;
+        if (evidence.status !== 'complete') {
+          throw evidenceRefusal(service.service, service.next, plan.environment, evidence);
+        }
       }
 
       if (!plan.changed || request.dryRun) {
@@ -441,6 +471,19 @@ export function renderPromoteSummary(record: PromotionResult): string {
               : 'not needed (unchanged)',
         ]),
       ),
+      '',
+    );
+  }
+  for (const s of record.services) {
+    if (!s.evidence) continue;
+    const excepted = s.evidence.exceptions.map(
+      (e) => `${e.requirement} excepted by ${e.by} until ${e.until}: ${e.reason}`,
+    );
+    lines.push(
+      `Evidence for ${s.service} (${s.evidence.rule}): **${s.evidence.status}**` +
+        `${s.evidence.signer ? `, signed by ${s.evidence.signer}` : ''}` +
+        `${s.evidence.missing.length > 0 ? `; missing or failed: ${s.evidence.missing.join(', ')}` : ''}` +
+        `${excepted.length > 0 ? `; ${excepted.join('; ')}` : ''}.`,
       '',
     );
   }

@@ -1,3 +1,5 @@
+import type { Requirement } from '../evidence/requirements.js';
+import type { EvidenceException } from '../evidence/types.js';
 import type { Digest } from '../oci/types.js';
 
 // The shapes the promote modules share: the GitOps repository's policy (.slipway.yaml), the manifest editors,
@@ -36,6 +38,10 @@ export interface EnvironmentConfig {
   freeze: FreezeWindow[];
   /** Overrides policy.signers for this environment. */
   signers?: SignerPolicy[];
+  /** `require-evidence:` what the evidence attestation on a digest must show before it is promoted here. */
+  requireEvidence?: Requirement[];
+  /** `evidence-exceptions:` audited exceptions to requireEvidence, each valid until its end. */
+  evidenceExceptions?: EvidenceException[];
 }
 
 export interface FreezeWindow {

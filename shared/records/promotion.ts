@@ -48,6 +48,35 @@ export interface ServiceVerificationRecord {
   reasons: { signer: string; code: string; message: string }[];
 }
 
+/**
+ * The evidence check of an environment with require-evidence: the signed evidence attestation found on the digest,
+ * its status recomputed against the environment's requirements (never the status it carries), and each requirement
+ * with how it was met, excepted or not.
+ */
+export interface ServiceEvidenceRecord {
+  status: 'complete' | 'incomplete' | 'failed';
+  /** Where the requirements came from: `environments[prod].require-evidence`. */
+  rule: string;
+  /** The signer entry that verified the attestation, as .slipway.yaml names it; absent when none verified. */
+  signer?: string;
+  /** The attestation read: its referrer manifest and when the record was made. */
+  attestation?: { location: string; generatedAt?: string };
+  requirements: { requirement: string; met: boolean; detail: string; exception?: EvidenceExceptionRecord }[];
+  /** What is missing or failed, by requirement name. */
+  missing: string[];
+  /** The audited exceptions applied (from the environment's evidence-exceptions). */
+  exceptions: EvidenceExceptionRecord[];
+  /** Why no attestation could be used, when none could. */
+  reasons: string[];
+}
+
+export interface EvidenceExceptionRecord {
+  requirement: string;
+  by: string;
+  reason: string;
+  until: string;
+}
+
 export interface ServicePromotionRecord {
   service: string;
   /** The image repository, as .slipway.yaml configures it. */
@@ -57,6 +86,8 @@ export interface ServicePromotionRecord {
   targets: { file: string; kind: string }[];
   lineage: LineageRecord;
   verification: ServiceVerificationRecord;
+  /** Present where the environment has require-evidence and the digest was checked against it. */
+  evidence?: ServiceEvidenceRecord;
 }
 
 export interface PromotionResult {

@@ -6,6 +6,7 @@ import formats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { MAX_APPROVALS, REQUIREMENT_NAMES, REQUIREMENT_OPTIONS } from '../../../shared/evidence/requirements.js';
 import { ConfigFileError, MAX_LENGTH, PATTERNS, parseSlipwayConfig } from '../../../shared/gitops/config.js';
 import type { SlipwayConfig } from '../../../shared/gitops/types.js';
 import { EDITOR_KINDS } from '../../../shared/gitops/types.js';
@@ -272,7 +273,11 @@ describe('every feature', () => {
 
 const EXPECT_NAME = 'a name of letters, digits, ".", "_" and "-" that starts and ends with a letter or digit';
 const EXPECT_ENVIRONMENT_KEYS =
-  'one of name, pull-request, after, soak, reviewers, labels, auto-merge, freeze, signers';
+  'one of name, pull-request, after, soak, reviewers, labels, auto-merge, freeze, signers, require-evidence, evidence-exceptions';
+const REQUIREMENTS = 'approved-pr, build, tests-passed, sbom, vulnerability-gate, signature, verification, canary';
+/** An environments block whose prod carries the lines given (from line 5 on). */
+const withProd = (...text: string[]) =>
+  withEnvironments(lines('environments:', '  - name: dev', '  - name: prod', ...text));
 const EXPECT_AFTER =
   'an environment name, a list of names (all of them), or a map with all-of or any-of and a list of names';
 const EXPECT_TIME = 'an RFC 3339 time such as 2026-12-24T00:00:00Z';
@@ -626,6 +631,103 @@ const BAD: BadCase[] = [
     message: `${FILE}:4:14: environments[0].signers is an empty list: expected a list of signers, each a map with repository (and optionally workflow, ref, signer-workflow) or key`,
   },
 
+  // --- require-evidence and evidence-exceptions ---
+  {
+    name: 'an unknown requirement, with the name it was close to',
+    text: withProd('    require-evidence: [tests-pass]'),
+    message: `${FILE}:5:24: environments[1].require-evidence[0] is "tests-pass", which is not a requirement (did you mean tests-passed?): expected one of ${REQUIREMENTS}`,
+  },
+  {
+    name: 'require-evidence as one name',
+    text: withProd('    require-evidence: sbom'),
+    message: `${FILE}:5:23: environments[1].require-evidence is "sbom": expected a list of requirements, each a name (${REQUIREMENTS}) or a map of one name to its options`,
+  },
+  {
+    name: 'a requirement named twice',
+    text: withProd('    require-evidence: [sbom, sbom]'),
+    message: `${FILE}:5:30: environments[1].require-evidence[1] is "sbom" again: expected each requirement once`,
+  },
+  {
+    name: 'a requirement named twice, once with options',
+    text: withProd('    require-evidence: [approved-pr, { approved-pr: { min-approvals: 2 } }]'),
+    message: `${FILE}:5:39: environments[1].require-evidence[1] is "approved-pr" again: expected each requirement once`,
+    parserOnly: true,
+  },
+  {
+    name: 'two requirements in one map',
+    text: withProd('    require-evidence: [{ sbom: null, build: null }]'),
+    message: `${FILE}:5:24: environments[1].require-evidence[0] is a map: expected a requirement name (${REQUIREMENTS}), or a map of one name to its options (one name per entry)`,
+  },
+  {
+    name: 'too many approvals',
+    text: withProd('    require-evidence: [{ approved-pr: { min-approvals: 11 } }]'),
+    message: `${FILE}:5:56: environments[1].require-evidence[0].approved-pr.min-approvals is 11: expected a whole number of approvals from 1 to 10`,
+  },
+  {
+    name: 'approvals as text',
+    text: withProd('    require-evidence: [{ approved-pr: { min-approvals: "2" } }]'),
+    message: `${FILE}:5:56: environments[1].require-evidence[0].approved-pr.min-approvals is "2": expected a whole number of approvals from 1 to 10`,
+  },
+  {
+    name: 'a misspelt option',
+    text: withProd('    require-evidence: [{ approved-pr: { min: 2 } }]'),
+    message: `${FILE}:5:41: environments[1].require-evidence[0].approved-pr.min is not a known key: expected one of min-approvals`,
+  },
+  {
+    name: 'options that are not a map',
+    text: withProd('    require-evidence: [{ approved-pr: 2 }]'),
+    message: `${FILE}:5:39: environments[1].require-evidence[0].approved-pr is 2: expected a map of options, such as {min-approvals: 2}`,
+  },
+  {
+    name: 'options for a requirement that takes none',
+    text: withProd('    require-evidence: [{ sbom: { x: 1 } }]'),
+    message: `${FILE}:5:32: environments[1].require-evidence[0].sbom is a map: expected nothing: sbom takes no options`,
+  },
+  {
+    name: 'a canary in an environment that does not exist',
+    text: withProd('    require-evidence: [{ canary: { environment: qa } }]'),
+    message: `${FILE}:5:49: environments[1].require-evidence[0].canary.environment is "qa", which is not an environment: expected one of dev, prod`,
+    parserOnly: true,
+  },
+  {
+    name: 'evidence-exceptions as a map',
+    text: withProd('    evidence-exceptions: { requirement: sbom }'),
+    message: `${FILE}:5:26: environments[1].evidence-exceptions is a map: expected a list of exceptions, each a map with requirement, by, reason and until`,
+  },
+  {
+    name: 'an exception to an unknown requirement',
+    text: withProd(
+      '    evidence-exceptions: [{ requirement: tests, by: carol, reason: flaky, until: "2026-03-02T00:00:00Z" }]',
+    ),
+    message: `${FILE}:5:42: environments[1].evidence-exceptions[0].requirement is "tests", which is not a requirement: expected one of ${REQUIREMENTS}`,
+  },
+  {
+    name: 'an exception by "@someone"',
+    text: withProd(
+      '    evidence-exceptions: [{ requirement: sbom, by: "@carol", reason: flaky, until: "2026-03-02T00:00:00Z" }]',
+    ),
+    message: `${FILE}:5:52: environments[1].evidence-exceptions[0].by is "@carol": expected the GitHub user (octocat) or team (org/team) who decided the exception (without the "@")`,
+  },
+  {
+    name: 'an exception without a reason',
+    text: withProd('    evidence-exceptions: [{ requirement: sbom, by: carol, until: "2026-03-02T00:00:00Z" }]'),
+    message: `${FILE}:5:27: environments[1].evidence-exceptions[0].reason is missing: expected a text saying why, such as flaky suite quarantined, INC-42`,
+  },
+  {
+    name: 'an exception until a day that does not exist',
+    text: withProd(
+      '    evidence-exceptions: [{ requirement: sbom, by: carol, reason: x, until: "2026-02-30T00:00:00Z" }]',
+    ),
+    message: `${FILE}:5:77: environments[1].evidence-exceptions[0].until is "2026-02-30T00:00:00Z": expected ${EXPECT_TIME} (no such day)`,
+  },
+  {
+    name: 'an exception with an unknown key',
+    text: withProd(
+      '    evidence-exceptions: [{ requirement: sbom, by: carol, reason: x, until: "2026-03-02T00:00:00Z", approved: yes }]',
+    ),
+    message: `${FILE}:5:101: environments[1].evidence-exceptions[0].approved is not a known key: expected one of requirement, by, reason, until`,
+  },
+
   // --- services ---
   {
     name: 'no services',
@@ -925,6 +1027,66 @@ const BAD: BadCase[] = [
     message: `${FILE}:4:3: policy.requires is not a known key (did you mean require?): expected one of signers, require`,
   },
 ];
+
+describe('require-evidence and evidence-exceptions', () => {
+  const text = withProd(
+    '    require-evidence:',
+    '      - approved-pr: { min-approvals: 2 }',
+    '      - tests-passed',
+    '      - canary: { environment: dev }',
+    '      - sbom:',
+    '      - signature',
+    '    evidence-exceptions:',
+    '      - requirement: tests-passed',
+    '        by: acme/release-managers',
+    '        reason: flaky suite quarantined, INC-42',
+    '        until: "2026-03-02T00:00:00+01:00"',
+  );
+
+  it('reads names, options and exceptions as written', () => {
+    const prod = parseSlipwayConfig(text, FILE).environments[1]!;
+    expect(prod.requireEvidence).toEqual([
+      { name: 'approved-pr', minApprovals: 2 },
+      { name: 'tests-passed' },
+      { name: 'canary', environment: 'dev' },
+      { name: 'sbom' },
+      { name: 'signature' },
+    ]);
+    expect(prod.evidenceExceptions).toEqual([
+      {
+        requirement: 'tests-passed',
+        by: 'acme/release-managers',
+        reason: 'flaky suite quarantined, INC-42',
+        until: '2026-03-02T00:00:00+01:00',
+      },
+    ]);
+    expect(validate(asJson(text)!.value), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('defaults min-approvals to 1, and leaves both keys out of environments that do not set them', () => {
+    const config = parseSlipwayConfig(withProd('    require-evidence: [approved-pr, { canary: {} }]'), FILE);
+    expect(config.environments[1]!.requireEvidence).toEqual([
+      { name: 'approved-pr', minApprovals: 1 },
+      { name: 'canary' },
+    ]);
+    expect(Object.keys(config.environments[0]!)).not.toContain('requireEvidence');
+    expect(Object.keys(config.environments[0]!)).not.toContain('evidenceExceptions');
+  });
+
+  it('lists in the schema exactly the requirement names and options the parser knows', () => {
+    const defs = schema.$defs;
+    expect(defs.requirementName.enum).toEqual([...REQUIREMENT_NAMES]);
+    const options = defs.evidenceRequirement.oneOf[1].properties;
+    expect(Object.keys(options)).toEqual([...REQUIREMENT_NAMES]);
+    for (const name of REQUIREMENT_NAMES) {
+      const allowed = options[name].oneOf[1].properties ?? {};
+      expect(Object.keys(allowed), name).toEqual([...REQUIREMENT_OPTIONS[name]]);
+    }
+    expect(options['approved-pr'].oneOf[1].properties['min-approvals'].maximum).toBe(MAX_APPROVALS);
+    expect(defs.evidenceException.properties.by.pattern).toBe(PATTERNS.reviewer);
+    expect(defs.evidenceException.properties.reason.pattern).toBe(PATTERNS.label);
+  });
+});
 
 describe('mistakes', () => {
   it.each(BAD)('$name', ({ text, message }) => {
