@@ -15,7 +15,8 @@ import type { ActionDoc, ActionDocs } from './action-docs.js';
 // Every action runs from the CLI with the same definition the runner uses: `slipway build --image x
 // --directories dist:/app`. The commands are the folders under actions/; flags are the action's input names;
 // a flag given twice adds a line (list inputs); a bare flag is `true` where the input takes true. Outputs print
-// as one JSON object; the step summary goes to stderr.
+// as one JSON object on stdout and the step summary goes to stderr, except for an action whose summary is its
+// result (ActionDefinition.cli.summaryIsResult: evidence), where the two swap.
 
 /** ActionDocs as JSON, written in by scripts/build.mjs. */
 declare const __SLIPWAY_ACTIONS__: string | undefined;
@@ -138,7 +139,16 @@ export function actionHelp(name: string, definition: ActionDefinition<InputSpec,
       out.push(...wrap(`Default: ${spec.default}`, '      '));
     }
   }
-  out.push('', 'Outputs, printed on stdout as one JSON object (also when the action fails after setting them):');
+  out.push(
+    '',
+    ...(definition.cli?.summaryIsResult
+      ? wrap(
+          'The summary (markdown) is printed on stdout. Outputs, printed on stderr as one JSON object (also when ' +
+            'the action fails after setting them):',
+          '',
+        )
+      : ['Outputs, printed on stdout as one JSON object (also when the action fails after setting them):']),
+  );
   for (const output of definition.outputs) {
     out.push(`  ${output}`, ...wrap(doc.outputs[output] || '', '      '));
   }
@@ -162,11 +172,14 @@ export function actionHelp(name: string, definition: ActionDefinition<InputSpec,
 export async function runActionCommand(
   definition: ActionDefinition<InputSpec, string>,
   args: readonly string[],
-  io: { env: NodeJS.ProcessEnv; cwd: string; stderr: (line: string) => void },
+  io: { env: NodeJS.ProcessEnv; cwd: string; stdout: (text: string) => void; stderr: (line: string) => void },
   logger: Logger,
   secrets: SecretRegistry,
-  /** Receives the outputs set so far, also when the action fails after setting some (a failed gate's record). */
-  onOutputs: (outputs: Record<string, string>) => void,
+  /**
+   * Receives the outputs set so far, also when the action fails after setting some (a failed gate's record), and
+   * where they go: stdout, or stderr when the summary is the action's result.
+   */
+  onOutputs: (outputs: Record<string, string>, to: 'stdout' | 'stderr') => void,
 ): Promise<void> {
   const flags = parseActionFlags(args, definition.inputs);
   const inputs = readInputs(
@@ -191,7 +204,14 @@ export async function runActionCommand(
     });
     done = true;
   } finally {
-    if (!summary.isEmpty) io.stderr(summary.render(secrets));
-    if (done || Object.keys(outputs.values).length > 0) onOutputs(outputs.values);
+    const summaryIsResult = definition.cli?.summaryIsResult === true;
+    if (!summary.isEmpty) {
+      const markdown = summary.render(secrets);
+      if (summaryIsResult) io.stdout(markdown);
+      else io.stderr(markdown);
+    }
+    if (done || Object.keys(outputs.values).length > 0) {
+      onOutputs(outputs.values, summaryIsResult ? 'stderr' : 'stdout');
+    }
   }
 }

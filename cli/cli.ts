@@ -152,7 +152,11 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
         full,
         logger,
         secrets,
-        (outputs) => full.stdout(`${JSON.stringify(outputs, null, 2)}\n`),
+        (outputs, to) => {
+          const json = JSON.stringify(outputs, null, 2);
+          if (to === 'stdout') full.stdout(`${json}\n`);
+          else full.stderr(json);
+        },
       );
       return 0;
     }

@@ -1,6 +1,7 @@
 import type { SbomFileRequest } from '../../shared/attest/run-sign.js';
+import { readSigningConfig, SIGNING_CONFIG } from '../../shared/attest/signing-config.js';
 import { ConfigurationError } from '../../shared/core/errors.js';
-import { fileError, readUserJson, type UserFile, userFile } from '../../shared/core/files.js';
+import { userFile } from '../../shared/core/files.js';
 import { loginFromInputs } from '../../shared/oci/login-inputs.js';
 import { parsePinnedReference } from '../../shared/oci/reference.js';
 import { ATTESTATIONS_RECORD } from '../../shared/records/attestations.js';
@@ -23,7 +24,6 @@ import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 const SBOM_FILES_EXPECTED =
   'SBOM file paths, one per line, the sbom action’s files output as it is, or its record (sbom.json)';
-const SIGNING_CONFIG = 'a Sigstore signing config (JSON) naming caUrls, rekorTlogUrls or tsaUrls';
 
 export const sign = defineAction({
   name: 'sign',
@@ -111,41 +111,3 @@ export const sign = defineAction({
     outputs.set('record', writeRecord(recordDirectory, ATTESTATIONS_RECORD, record, secrets));
   },
 });
-
-/**
- * A Sigstore signing config: the protobuf JSON (caUrls, rekorTlogUrls, tsaUrls, each with a url) or a plain
- * {fulcioUrl, rekorUrl, tsaUrl}. Only the first URL of each service is used.
- */
-function readSigningConfig(file: UserFile): { fulcioUrl?: string; rekorUrl?: string; tsaUrl?: string } {
-  const json = readUserJson(file, SIGNING_CONFIG);
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw fileError(file, SIGNING_CONFIG, `${file.path} is JSON but not an object`);
-  }
-  const raw = json as Record<string, unknown>;
-  const url = (field: string, value: unknown): string | undefined => {
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value) || !URL.canParse(value)) {
-      throw fileError(file, SIGNING_CONFIG, `${file.path}: field ${field} is not an http(s) URL`);
-    }
-    return value;
-  };
-  const first = (key: string) => {
-    const list = raw[key];
-    if (list === undefined) return undefined;
-    if (!Array.isArray(list)) throw fileError(file, SIGNING_CONFIG, `${file.path}: field ${key} is not a list`);
-    return url(`${key}[0].url`, (list[0] as { url?: unknown } | undefined)?.url);
-  };
-  const config = {
-    fulcioUrl: url('fulcioUrl', raw.fulcioUrl) ?? first('caUrls'),
-    rekorUrl: url('rekorUrl', raw.rekorUrl) ?? first('rekorTlogUrls') ?? first('tlogUrls'),
-    tsaUrl: url('tsaUrl', raw.tsaUrl) ?? first('tsaUrls'),
-  };
-  if (!config.fulcioUrl && !config.rekorUrl && !config.tsaUrl) {
-    throw fileError(file, SIGNING_CONFIG, `${file.path} names no service`);
-  }
-  return Object.fromEntries(Object.entries(config).filter(([, v]) => v)) as {
-    fulcioUrl?: string;
-    rekorUrl?: string;
-    tsaUrl?: string;
-  };
-}

@@ -152,12 +152,15 @@ export async function createOctokit(options: CreateOctokitOptions): Promise<Slip
     ...(token ? { auth: token } : {}),
     baseUrl: context.apiUrl,
     userAgent: [options.userAgent, `slipway/${SLIPWAY_VERSION}`].filter(Boolean).join(' '),
-    // Octokit's own log: request lines are debug detail; its warnings (deprecations) reach the user.
+    // Octokit's own log: request lines are debug detail; its warnings (deprecations) reach the user. Its only
+    // error line is plugin-request-log's line for a request that failed ("GET /user - 403 …"): the failure itself
+    // reaches the caller as a GitHubApiError, and many are expected and handled (a 404 for a file not there yet,
+    // GET /user's 403 for an installation token), so the line is debug detail too, never an ::error:: annotation.
     log: {
       debug: (message: string) => logger.debug(message),
       info: (message: string) => logger.debug(message),
       warn: (message: string) => logger.warning(message),
-      error: (message: string) => logger.error(message),
+      error: (message: string) => logger.debug(message),
     },
     throttle: {
       // The plugin spaces every POST and every GraphQL request (queries too) a second apart in a limiter of its

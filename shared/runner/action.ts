@@ -36,6 +36,16 @@ export interface ActionDefinition<S extends InputSpec, O extends string> {
   main(context: ActionContext<S, O>): Promise<void>;
   /** Runs in the post phase when action.yml declares `post:` pointing at the same entry. */
   post?(context: ActionContext<S, O>): Promise<void>;
+  /** How the CLI (cli/actions.ts) prints this action's results; the runner ignores it. */
+  cli?: {
+    /**
+     * The step summary is what a person runs the command for (evidence's markdown: `slipway evidence … >
+     * evidence.md`, or piped into `gh pr comment --body-file -`), so the CLI prints it on stdout and the outputs
+     * JSON on stderr. By default the outputs JSON is the result on stdout, which scripts parse, and the summary, a
+     * report for people, goes to stderr.
+     */
+    summaryIsResult?: boolean;
+  };
 }
 
 export function defineAction<const S extends InputSpec, const O extends string>(

@@ -230,6 +230,24 @@ const RUNNER_CASES: Record<string, DefaultCase[]> = {
       mustWork: true,
     },
   ],
+  canary: [
+    {
+      title: 'canary and baseline only',
+      inputs: () => ({ canary: 'version="canary"', baseline: 'version="stable"' }),
+      names: () => ({ inputs: ['prometheus-url'] }),
+    },
+  ],
+  evidence: [
+    {
+      // Nothing required: the job's token and GitHub's API find no pull request for the push and no run, and the
+      // record is written and summarised, incomplete, naming what is missing.
+      title: 'no inputs, on a runner whose GitHub API answers',
+      inputs: () => ({}),
+      env: () => ({ GITHUB_API_URL: github.url }),
+      names: () => ({ inputs: ['token', 'records'] }),
+      mustWork: true,
+    },
+  ],
   promote: [
     {
       title: 'gitops-repo and environment only',
@@ -374,6 +392,22 @@ const CLI_CASES: Record<string, CliCase[]> = {
       args: () => ['--image', 'oci-layout:out'],
       cwd: checkoutWithContainerfile,
       names: () => ({}),
+      mustWork: true,
+    },
+  ],
+  canary: [
+    {
+      title: '--canary version="canary" --baseline version="stable"',
+      args: () => ['--canary', 'version="canary"', '--baseline', 'version="stable"'],
+      names: () => ({ inputs: ['prometheus-url'] }),
+    },
+  ],
+  evidence: [
+    {
+      // No token outside a workflow: the markdown is printed, the comment is not made (a warning says why).
+      title: '(no arguments), in an empty directory',
+      args: () => [],
+      names: () => ({ inputs: ['token', 'records'] }),
       mustWork: true,
     },
   ],

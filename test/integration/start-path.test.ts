@@ -16,6 +16,12 @@ const actions = readdirSync(join(repositoryRoot, 'actions'), { withFileTypes: tr
   .filter((entry) => entry.isDirectory() && existsSync(join(repositoryRoot, 'actions', entry.name, 'main.ts')))
   .map((entry) => entry.name);
 
+/**
+ * The input error each action stops at: a required input left out, by default. An action that needs no input
+ * (evidence) is given one mistake instead.
+ */
+const MISTAKE: Record<string, Record<string, string>> = { evidence: { INPUT_PUBLISH: 'nowhere' } };
+
 describe('an action that stops at its first input error', () => {
   it.each(actions)('%s loads none of the built-ins deferred to its work', async (name) => {
     const out = join(mkdtempSync(join(tmpdir(), 'slipway-start-path-')), 'builtins.txt');
@@ -23,6 +29,7 @@ describe('an action that stops at its first input error', () => {
       env: {
         NODE_OPTIONS: `--require ${join(repositoryRoot, 'test/fixtures/runner/record-builtins.cjs')}`,
         SLIPWAY_BUILTINS_OUT: out,
+        ...MISTAKE[name],
       },
     });
     expect(result.exitCode).toBe(1);

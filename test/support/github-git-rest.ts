@@ -46,7 +46,7 @@ function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function userJson(urls: RestUrls, user: UserState): Record<string, unknown> {
+export function userJson(urls: RestUrls, user: UserState): Record<string, unknown> {
   const login = encodeURIComponent(user.login);
   const api = `${urls.api}/users/${login}`;
   return {

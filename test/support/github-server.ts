@@ -10,6 +10,8 @@ import formats from 'ajv-formats';
 import { type CreateRepositoryOptions, GitHost, type HostedRepository } from './github-git.js';
 import { GIT_OPERATIONS, handleGitRest } from './github-git-rest.js';
 import { executeGraphQL } from './github-graphql.js';
+import { ISSUE_OPERATIONS, IssueStore, type IssuesOptions } from './github-issues.js';
+import { REVIEW_OPERATIONS, ReviewStore } from './github-reviews.js';
 
 // A loopback stand-in for the GitHub REST API's artifact attestation endpoints, plus the blob storage that
 // listings point into through bundle_url. It is only as good as its fidelity, so every request it accepts
@@ -44,7 +46,7 @@ export interface StoredAttestation {
   predicateType: string;
 }
 
-export interface GitHubServerOptions {
+export interface GitHubServerOptions extends IssuesOptions {
   /** The only token accepted (as `Bearer` or `token`); anything else gets 401. */
   token: string;
   /** `/api/v3` to stand in for GitHub Enterprise Server, whose API lives under that path. */
@@ -88,6 +90,10 @@ export interface GitHubServer {
   /** Every request or response that did not match the OpenAPI description; must stay empty. */
   schemaErrors: string[];
   attestations: StoredAttestation[];
+  /** Issue comments, the token's identity, deployments and commit statuses (github-issues.ts). */
+  issues: IssueStore;
+  /** Reviews of pull requests, commit → pull request associations and workflow runs (github-reviews.ts). */
+  reviews: ReviewStore;
   /** Answers 403 with `message` for one owner/repo, as GitHub does when the plan or permissions forbid it. */
   forbid(repository: string, message?: string): void;
   /** Answers the next `count` API requests with `status` (and Retry-After / rate-limit headers). */
@@ -144,6 +150,8 @@ const SERVED: readonly [string, string][] = [
   ['post', '/repos/{owner}/{repo}/attestations'],
   ['get', '/repos/{owner}/{repo}/attestations/{subject_digest}'],
   ...GIT_OPERATIONS,
+  ...ISSUE_OPERATIONS,
+  ...REVIEW_OPERATIONS,
 ];
 
 let checker: Promise<Checker> | undefined;
@@ -340,6 +348,8 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
   const hooks: { action: () => Promise<void> | void; match: (request: RecordedRequest) => boolean }[] = [];
   const gitRoot = await mkdtemp(join(tmpdir(), 'slipway-fake-github-'));
   const host = new GitHost(gitRoot);
+  const issues = new IssueStore(host, options);
+  const reviews = new ReviewStore(host, options);
   const gitTemplates = new Set(GIT_OPERATIONS.map(([method, template]) => `${method.toUpperCase()} ${template}`));
   // GHES serves REST under /api/v3 and GraphQL at /api/graphql; github.com at / and /graphql.
   const graphqlPath = prefix.endsWith('/v3') ? `${prefix.slice(0, -3)}/graphql` : `${prefix}/graphql`;
@@ -495,6 +505,31 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     const repository = `${owner}/${repo}`.toLowerCase();
     const refusal = forbidden.get(repository);
     if (refusal !== undefined) return error(403, refusal);
+    if (
+      REVIEW_OPERATIONS.some(([method, template]) => method.toUpperCase() === op.method && template === op.template)
+    ) {
+      const answer = await reviews.handle(
+        { api: `${apiOrigin}${prefix}`, web: webUrl },
+        op.method,
+        op.template,
+        params,
+        url.searchParams,
+        url,
+      );
+      return send(answer.status, answer.body, answer.headers);
+    }
+    if (ISSUE_OPERATIONS.some(([method, template]) => method.toUpperCase() === op.method && template === op.template)) {
+      const answer = await issues.handle(
+        { api: `${apiOrigin}${prefix}`, web: webUrl },
+        op.method,
+        op.template,
+        params,
+        url.searchParams,
+        body,
+        url,
+      );
+      return send(answer.status, answer.body, answer.headers);
+    }
     if (gitTemplates.has(`${op.method} ${op.template}`)) {
       const answer = await handleGitRest(
         host,
@@ -589,6 +624,8 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     storageRequests,
     schemaErrors,
     attestations,
+    issues,
+    reviews,
     forbid(repository, message = 'Feature not available for the repository plan or visibility.') {
       forbidden.set(repository.toLowerCase(), message);
     },

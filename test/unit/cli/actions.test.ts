@@ -195,7 +195,9 @@ describe('running an action command', () => {
   it('exits 2 for an unknown command, listing every action', async () => {
     const { code, stderr } = await cli(['sbomm']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Unknown command "sbomm"; expected one of build, promote, sbom, sign, verify, /);
+    expect(stderr).toMatch(
+      /Unknown command "sbomm"; expected one of build, canary, evidence, promote, sbom, sign, verify, /,
+    );
   });
 
   it('does not mistake an inherited property name for a command', async () => {

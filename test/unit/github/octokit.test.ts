@@ -231,4 +231,25 @@ describe('countCalls', () => {
       `GitHub API GET /api/v3/repos/acme/app/attestations/sha256:${'a'.repeat(64)} failed: HTTP 401: Bad credentials — the token was not accepted; check that it is set and has not expired.`,
     );
   });
+
+  it("leaves a failed request to its caller: Octokit's request line is debug, never an error or a warning", async () => {
+    const server = await fake();
+    const lines: string[] = [];
+    const logger = {
+      ...silentLogger,
+      debug: (m: string) => lines.push(`debug ${m}`),
+      warning: (m: string) => lines.push(`warning ${m}`),
+      error: (m: string) => lines.push(`error ${m}`),
+    };
+    const octokit = await createOctokit({
+      token: TOKEN,
+      context: githubContext({ GITHUB_API_URL: server.url }),
+      logger,
+    });
+    const error = await octokit.rest.repos.get({ owner: 'acme', repo: 'nothing-here' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitHubApiError);
+    expect((error as GitHubApiError).status).toBe(404);
+    expect(lines.filter((l) => !l.startsWith('debug '))).toEqual([]);
+    expect(lines).toContainEqual(expect.stringMatching(/^debug GET \/repos\/acme\/nothing-here - 404/));
+  });
 });
