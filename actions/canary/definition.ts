@@ -1,4 +1,5 @@
 import { ConfigurationError, SlipwayError } from '../../shared/core/errors.js';
+import { credentialsFromInputs } from '../../shared/oci/login-inputs.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { choice, duration, githubToken, integer, text } from '../../shared/runner/inputs.js';
 import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
@@ -195,14 +196,7 @@ export const canary = defineAction({
           import('../../shared/canary/exposure/index.js'),
         ]);
       const service = gitopsService as string;
-      if ((inputs.username === undefined) !== (inputs.password === undefined)) {
-        throw new ConfigurationError(
-          inputs.username === undefined ? 'username' : 'password',
-          '',
-          'username and password together',
-          'only one of them was given',
-        );
-      }
+      const registryCredentials = credentialsFromInputs(inputs.username, inputs.password);
       let trustedRoot: object | undefined;
       if (inputs['trusted-root']) {
         const [{ readTrustedRoot }, { userFile }] = await Promise.all([
@@ -231,9 +225,7 @@ export const canary = defineAction({
             gitopsRepo: inputs['gitops-repo'],
             ...(inputs.token ? { token: inputs.token } : {}),
             ...(trustedRoot ? { trustedRoot } : {}),
-            ...(inputs.username && inputs.password
-              ? { registryCredentials: { username: inputs.username, password: inputs.password } }
-              : {}),
+            ...(registryCredentials ? { registryCredentials } : {}),
             registryTimeouts: registryTimeouts(inputs),
           },
           runtime: { env, logger, secrets, workspace, summary, open: async () => opened },

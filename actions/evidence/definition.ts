@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../shared/core/errors.js';
 import type { EvidenceAttestationRequest } from '../../shared/evidence/run-evidence.js';
+import { credentialsFromInputs } from '../../shared/oci/login-inputs.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { boolean, choice, choiceList, githubToken, list, text } from '../../shared/runner/inputs.js';
 
@@ -57,14 +58,6 @@ export const evidence = defineAction({
         '',
         'forward-fix or rollback',
         'decision-reason was given without a decision',
-      );
-    }
-    if ((inputs.username === undefined) !== (inputs.password === undefined)) {
-      throw new ConfigurationError(
-        inputs.username === undefined ? 'username' : 'password',
-        '',
-        'username and password together',
-        'only one of them was given',
       );
     }
     const attestation = inputs.publish.includes('attestation') ? await attestationInputs(inputs, workspace) : undefined;
@@ -148,6 +141,6 @@ async function attestationInputs(
         }
       : {}),
     publicLog: inputs['public-log'],
-    ...(inputs.username && inputs.password ? { username: inputs.username, password: inputs.password } : {}),
+    ...(credentialsFromInputs(inputs.username, inputs.password) ?? {}),
   };
 }

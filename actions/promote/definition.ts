@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../../shared/core/errors.js';
 import { userFile } from '../../shared/core/files.js';
+import { credentialsFromInputs } from '../../shared/oci/login-inputs.js';
 import { PROMOTION_RECORD } from '../../shared/records/promotion.js';
 import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
@@ -53,14 +53,7 @@ export const promote = defineAction({
       hold: inputs.hold,
       releaseHold: inputs['release-hold'],
     });
-    if ((inputs.username === undefined) !== (inputs.password === undefined)) {
-      throw new ConfigurationError(
-        inputs.username === undefined ? 'username' : 'password',
-        '',
-        'username and password together',
-        'only one of them was given',
-      );
-    }
+    const registryCredentials = credentialsFromInputs(inputs.username, inputs.password);
     const images = [];
     for (const item of inputs.image) images.push(await readPromoteImage(item, workspace));
     let trustedRoot: object | undefined;
@@ -84,9 +77,7 @@ export const promote = defineAction({
         dryRun: inputs['dry-run'],
         ...(inputs.token ? { token: inputs.token } : {}),
         ...(trustedRoot ? { trustedRoot } : {}),
-        ...(inputs.username && inputs.password
-          ? { registryCredentials: { username: inputs.username, password: inputs.password } }
-          : {}),
+        ...(registryCredentials ? { registryCredentials } : {}),
         registryTimeouts: registryTimeouts(inputs),
       },
       { env, logger, secrets, workspace, summary },

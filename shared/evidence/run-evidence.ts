@@ -443,7 +443,7 @@ export function pullRequestRepository(url: string, serverUrl: string): { owner: 
 /** The environment's section of the GitOps repository's policy, when gitops-repo and environment are given. */
 async function readEnvironmentPolicy(request: EvidenceRequest, runtime: EvidenceRuntime, github: GitHubContext) {
   if (!request.environment || !request.gitopsRepo) return undefined;
-  const [{ gitopsLocation, openRepository }, { parseSlipwayConfig }] = await Promise.all([
+  const [{ gitopsLocation, openRepository }, { readSlipwayConfig }] = await Promise.all([
     import('../gitops/open-repository.js'),
     import('../gitops/config.js'),
   ]);
@@ -454,16 +454,7 @@ async function readEnvironmentPolicy(request: EvidenceRequest, runtime: Evidence
     context: github,
     logger: runtime.logger,
   });
-  const policy = await repository.readFile(request.config);
-  if (policy.text === undefined) {
-    throw new ConfigurationError(
-      'config',
-      request.config,
-      'the path of the Slipway policy in the GitOps repository',
-      `${repository.describe()} has no ${request.config} on its default branch (${policy.defaultBranch})`,
-    );
-  }
-  const config = parseSlipwayConfig(policy.text, request.config);
+  const { config } = await readSlipwayConfig(repository, request.config);
   const environment = config.environments.find((e) => e.name === request.environment);
   if (!environment) {
     throw new ConfigurationError(

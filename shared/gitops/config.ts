@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq } from 'yaml';
-import { InvalidValueError } from '../core/errors.js';
+import { ConfigurationError, InvalidValueError } from '../core/errors.js';
 import {
   isRequirementName,
   MAX_APPROVALS,
@@ -14,6 +14,7 @@ import type {
   EditorKind,
   EnvironmentConfig,
   FreezeWindow,
+  GitOpsRepository,
   HelmPaths,
   PolicyConfig,
   ServiceConfig,
@@ -155,6 +156,26 @@ interface NameUse {
  * Parses and checks .slipway.yaml. `path` names the file in messages (and in `source`); the first mistake found
  * throws a ConfigFileError with its line, column and key path.
  */
+/**
+ * The policy on the repository's default branch, parsed: promote, evidence and canary all start here. A missing
+ * file names the `config` input, which says where it was looked for.
+ */
+export async function readSlipwayConfig(
+  repository: GitOpsRepository,
+  path: string,
+): Promise<{ config: SlipwayConfig; defaultBranch: string }> {
+  const policy = await repository.readFile(path);
+  if (policy.text === undefined) {
+    throw new ConfigurationError(
+      'config',
+      path,
+      'the path of the Slipway policy in the GitOps repository',
+      `${repository.describe()} has no ${path} on its default branch (${policy.defaultBranch})`,
+    );
+  }
+  return { config: parseSlipwayConfig(policy.text, path), defaultBranch: policy.defaultBranch };
+}
+
 export function parseSlipwayConfig(text: string, path: string): SlipwayConfig {
   return new ConfigReader(new YamlSource(text, path), path).read();
 }

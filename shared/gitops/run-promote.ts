@@ -79,18 +79,10 @@ export async function runPromote(request: PromoteRequest, runtime: PromoteRuntim
   const { repository } = opened;
   let localCalls = 0;
 
-  const policy = await repository.readFile(request.config);
+  const { readSlipwayConfig } = await import('./config.js');
+  const policy = await readSlipwayConfig(repository, request.config);
   localCalls += 1;
-  if (policy.text === undefined) {
-    throw new ConfigurationError(
-      'config',
-      request.config,
-      'the path of the Slipway policy in the GitOps repository',
-      `${repository.describe()} has no ${request.config} on its default branch (${policy.defaultBranch})`,
-    );
-  }
-  const { parseSlipwayConfig } = await import('./config.js');
-  const config = parseSlipwayConfig(policy.text, request.config);
+  const { config } = policy;
   const { readRequestFor, planPromotion } = await import('./planner.js');
 
   const run = runFacts(env, github.serverUrl, request.images);

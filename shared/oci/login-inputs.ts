@@ -11,6 +11,22 @@ export interface Login {
   password: string;
 }
 
+/** The username and password inputs, both or neither; for actions whose registries are known only later. */
+export function credentialsFromInputs(
+  username: string | undefined,
+  password: string | undefined,
+): { username: string; password: string } | undefined {
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigurationError(
+      username === undefined ? 'username' : 'password',
+      '',
+      'username and password together',
+      'only one of them was given',
+    );
+  }
+  return username === undefined || password === undefined ? undefined : { username, password };
+}
+
 /**
  * The username and password inputs as a login for the image's registry; both or neither must be given.
  * An OCI layout needs no login, so the inputs are ignored there.
@@ -20,14 +36,7 @@ export function loginFromInputs(
   password: string | undefined,
   image: ImageReference,
 ): Login | undefined {
-  if ((username === undefined) !== (password === undefined)) {
-    throw new ConfigurationError(
-      username === undefined ? 'username' : 'password',
-      '',
-      'username and password together',
-      'only one of them was given',
-    );
-  }
-  if (username === undefined || password === undefined || image.kind !== 'registry') return undefined;
-  return { registry: image.registry, username, password };
+  const credentials = credentialsFromInputs(username, password);
+  if (!credentials || image.kind !== 'registry') return undefined;
+  return { registry: image.registry, ...credentials };
 }
