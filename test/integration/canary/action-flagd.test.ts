@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { gitopsExposure } from '../../../shared/canary/exposure/gitops-store.js';
@@ -11,11 +9,10 @@ import { silentLogger } from '../../../shared/core/logger.js';
 import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { localRepository } from '../../../shared/gitops/local-repository.js';
 import { runPromote } from '../../../shared/gitops/run-promote.js';
-import { RegistryClient } from '../../../shared/oci/registry.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { makeImage, pushImage } from '../../support/images.js';
 import { gitWeight, type LiveTraffic, startLiveTraffic } from '../../support/live-traffic.js';
 import { startScrapingPrometheus, type TestPrometheus } from '../../support/prometheus.js';
+import { committedRepository, prodGitopsFiles, releaseKey, signedImages } from '../../support/release-fixtures.js';
 import { repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { requireTool, startRegistry, type TestRegistry } from '../../support/services.js';
 
@@ -26,7 +23,6 @@ import { requireTool, startRegistry, type TestRegistry } from '../../support/ser
 // flag off first, then the previous digest pinned again by promote's rollback, two commits in that order.
 
 const canaryYml = join(repositoryRoot, 'actions/canary/action.yml');
-const signYml = join(repositoryRoot, 'actions/sign/action.yml');
 const FLAG_FILE = 'envs/prod/flags.json';
 const SCRAPE_SECONDS = 1;
 const RPS = 20_000;
@@ -47,8 +43,7 @@ let registry: TestRegistry;
 let workspace: string;
 let repository: string;
 const digests: Record<'v1' | 'v2', string> = { v1: '', v2: '' };
-const release = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const pem = (key: KeyObject, type: 'pkcs8' | 'spki') => key.export({ type, format: 'pem' }).toString();
+const release = releaseKey();
 const flagd = exposureEditor('flagd', { flag: 'api' });
 
 beforeAll(async () => {
@@ -57,22 +52,17 @@ beforeAll(async () => {
   registry = await startRegistry();
   repository = `${registry.host}/acme/api`;
   workspace = mkdtempSync(join(tmpdir(), 'slipway-canary-flagd-'));
-  const repo = new RegistryClient().repository(registry.host, 'acme/api');
-  for (const name of ['v1', 'v2'] as const) {
-    const built = makeImage({ label: `canary-${name}` });
-    await pushImage(repo, built, [name]);
-    digests[name] = built.top.descriptor.digest;
-    const { main } = await runActionYml(signYml, {
+  Object.assign(
+    digests,
+    await signedImages({
+      registryHost: registry.host,
+      repositoryPath: 'acme/api',
+      names: ['v1', 'v2'] as const,
+      key: () => release,
       workspace,
-      env: { GITHUB_WORKFLOW_REF: 'acme/app/.github/workflows/release.yml@refs/heads/main', GITHUB_REPOSITORY_ID: '1' },
-      inputs: {
-        image: `${repository}:${name}@${digests[name]}`,
-        key: pem(release.privateKey, 'pkcs8'),
-        storage: 'referrer',
-      },
-    });
-    expect(main.errors).toEqual([]);
-  }
+      label: 'canary',
+    }),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -84,33 +74,15 @@ async function gitopsWithV2(
   name: string,
 ): Promise<{ dir: string; git: (...args: string[]) => string; deployed: string }> {
   const dir = join(workspace, name);
-  const files: Record<string, string> = {
-    '.slipway.yaml': `version: 1
-environments:
-  - name: prod
-    pull-request: false
-services:
-  api:
-    image: ${repository}
-    targets:
-      prod: envs/prod/kustomization.yaml
-policy:
-  signers:
-    - key: keys/release.pub
-  require: [https://slsa.dev/provenance/v1]
-`,
-    'keys/release.pub': pem(release.publicKey, 'spki'),
-    'envs/prod/kustomization.yaml': `images:\n  - name: ${repository}\n    newTag: v1\n    digest: ${digests.v1}\n`,
-    [FLAG_FILE]: flags,
-  };
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('-c', 'user.name=Platform', '-c', 'user.email=platform@example.com', 'commit', '-qm', 'GitOps repository');
+  const git = committedRepository(
+    dir,
+    prodGitopsFiles({
+      image: repository,
+      publicPem: release.publicPem,
+      pinned: { tag: 'v1', digest: digests.v1 },
+      extra: { [FLAG_FILE]: flags },
+    }),
+  );
   const promoted = await runPromote(
     {
       gitopsRepo: dir,

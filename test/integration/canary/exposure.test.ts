@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { gitopsExposure } from '../../../shared/canary/exposure/gitops-store.js';
@@ -11,10 +10,8 @@ import { silentLogger } from '../../../shared/core/logger.js';
 import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { localRepository } from '../../../shared/gitops/local-repository.js';
 import { runPromote } from '../../../shared/gitops/run-promote.js';
-import { RegistryClient } from '../../../shared/oci/registry.js';
 import type { Digest } from '../../../shared/oci/types.js';
-import { makeImage, pushImage } from '../../support/images.js';
-import { runActionYml } from '../../support/runner-harness.js';
+import { committedRepository, prodGitopsFiles, releaseKey, signedImages } from '../../support/release-fixtures.js';
 import { requireTool, startRegistry, type TestRegistry } from '../../support/services.js';
 
 // The GitOps exposure store end to end on a real local git repository: a flagd flag stepped 0 -> 1 -> 5 -> 25 ->
@@ -22,15 +19,12 @@ import { requireTool, startRegistry, type TestRegistry } from '../../support/ser
 // rollback that is two commits in order: the flag off first, then promote's rollback pinning the previous digest
 // (signed with a key by the built sign action, verified by promote before it is pinned again).
 
-const signYml = join(import.meta.dirname, '../../../actions/sign/action.yml');
-
 let registry: TestRegistry;
 let workspace: string;
 let gitops: string;
 let repository: string;
 const digests: Record<'v1' | 'v2', string> = { v1: '', v2: '' };
-const release = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const pem = (key: KeyObject, type: 'pkcs8' | 'spki') => key.export({ type, format: 'pem' }).toString();
+const release = releaseKey();
 const git = (...args: string[]) => execFileSync('git', ['-C', gitops, ...args], { encoding: 'utf8' }).trim();
 const FLAG_FILE = 'envs/prod/flags.json';
 
@@ -54,49 +48,27 @@ beforeAll(async () => {
   registry = await startRegistry();
   repository = `${registry.host}/acme/api`;
   workspace = mkdtempSync(join(tmpdir(), 'slipway-exposure-'));
-  const repo = new RegistryClient().repository(registry.host, 'acme/api');
-  for (const name of ['v1', 'v2'] as const) {
-    const built = makeImage({ label: `exposure-${name}` });
-    await pushImage(repo, built, [name]);
-    digests[name] = built.top.descriptor.digest;
-    const { main } = await runActionYml(signYml, {
+  Object.assign(
+    digests,
+    await signedImages({
+      registryHost: registry.host,
+      repositoryPath: 'acme/api',
+      names: ['v1', 'v2'] as const,
+      key: () => release,
       workspace,
-      env: { GITHUB_WORKFLOW_REF: 'acme/app/.github/workflows/release.yml@refs/heads/main', GITHUB_REPOSITORY_ID: '1' },
-      inputs: {
-        image: `${repository}:${name}@${digests[name]}`,
-        key: pem(release.privateKey, 'pkcs8'),
-        storage: 'referrer',
-      },
-    });
-    expect(main.errors).toEqual([]);
-  }
+      label: 'exposure',
+    }),
+  );
   gitops = join(workspace, 'gitops');
-  const files: Record<string, string> = {
-    '.slipway.yaml': `version: 1
-environments:
-  - name: prod
-    pull-request: false
-services:
-  api:
-    image: ${repository}
-    targets:
-      prod: envs/prod/kustomization.yaml
-policy:
-  signers:
-    - key: keys/release.pub
-  require: [https://slsa.dev/provenance/v1]
-`,
-    'keys/release.pub': pem(release.publicKey, 'spki'),
-    'envs/prod/kustomization.yaml': `images:\n  - name: ${repository}\n    newTag: v1\n    digest: ${digests.v1}\n`,
-    [FLAG_FILE]: flags,
-  };
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(gitops, path)), { recursive: true });
-    writeFileSync(join(gitops, path), text);
-  }
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('-c', 'user.name=Platform', '-c', 'user.email=platform@example.com', 'commit', '-qm', 'GitOps repository');
+  committedRepository(
+    gitops,
+    prodGitopsFiles({
+      image: repository,
+      publicPem: release.publicPem,
+      pinned: { tag: 'v1', digest: digests.v1 },
+      extra: { [FLAG_FILE]: flags },
+    }),
+  );
 }, 180_000);
 
 afterAll(async () => {
