@@ -51,6 +51,7 @@ export async function loadAction(name: string): Promise<ActionDefinition<InputSp
  * forgotten value, so it gets an error instead; the probe word tells the two kinds apart.
  */
 export function takesBareFlag(input: Input<unknown>, name: string): boolean {
+  if (input.bareFlag) return true;
   const accepts = (word: string) => {
     try {
       input.read(word, name);

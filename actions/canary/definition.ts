@@ -58,7 +58,11 @@ export const canary = defineAction({
     username: text(),
     password: text({ secret: true }),
     ...registryTimeoutInputs,
-    simulate: text({ expected: 'a scenario such as errors=2,exposure=5,rps=200, or true for the default one' }),
+    simulate: {
+      ...text({ expected: 'a scenario such as errors=2,exposure=5,rps=200, or true for the default one' }),
+      // `slipway canary --simulate` alone runs the default scenario.
+      bareFlag: true,
+    },
   },
   outputs: ['decision', 'step', 'weight', 'record'],
 

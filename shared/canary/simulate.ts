@@ -88,6 +88,14 @@ export const DEFAULT_SCENARIO: Scenario = {
   start: new Date('2026-01-01T00:00:00Z'),
 };
 
+/**
+ * What `slipway canary --simulate` starts from: the benchmark's traffic at 1000 requests/s, a mid-sized service.
+ * At the benchmark's 200 requests/s and 0.5 % errors, proving a healthy canary within 1.2× of the baseline takes
+ * longer than the default 30-minute deadline, so the bare `--simulate` would show an honest but unhelpful
+ * inconclusive; at 1000 it shows a healthy canary promoted.
+ */
+export const SIMULATE_DEFAULTS: Scenario = { ...DEFAULT_SCENARIO, rps: 1000 };
+
 /** `incident` with no value: both arms' errors ×5 for 5 minutes, 10 minutes in. */
 const DEFAULT_INCIDENT: Incident = { at: 600, seconds: 300, factor: 5 };
 
@@ -180,11 +188,11 @@ const SETTERS: Readonly<Record<string, Setter>> = {
 
 /**
  * Reads `errors=2,exposure=5,rps=200,base-errors=0.005,latency=tail,seed=7,duration=30m,incident=10m:5m:5`.
- * Keys left out keep DEFAULT_SCENARIO's values; `true` or an empty text is the default scenario.
+ * Keys left out keep SIMULATE_DEFAULTS' values; `true` or an empty text is that scenario.
  */
 export function parseScenario(text: string, input = 'simulate'): Scenario {
   const trimmed = text.trim();
-  let scenario: Scenario = { ...DEFAULT_SCENARIO };
+  let scenario: Scenario = { ...SIMULATE_DEFAULTS };
   if (trimmed === '' || trimmed === 'true') return scenario;
   for (const part of trimmed.split(',')) {
     const item = part.trim();

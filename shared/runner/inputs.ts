@@ -15,6 +15,11 @@ export interface Input<T> {
   readonly expected: string;
   /** Parses the trimmed raw value; `''` means not given (and no default). */
   read(raw: string, name: string): T;
+  /**
+   * A free-text input whose `true` means "with its defaults" (canary's `simulate`): the CLI reads a bare `--name`
+   * as true for it, as it does for booleans, instead of taking it for a forgotten value.
+   */
+  readonly bareFlag?: boolean;
 }
 
 export type InputSpec = Readonly<Record<string, Input<unknown>>>;

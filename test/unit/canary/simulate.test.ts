@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMatchers } from '../../../shared/canary/promql.js';
 import {
   DEFAULT_SCENARIO,
+  SIMULATE_DEFAULTS,
   gamma,
   latencyShares,
   parseScenario,
@@ -44,8 +45,9 @@ describe('parseScenario', () => {
   });
 
   it('takes `true`, empty and a bare `incident` as the documented defaults', () => {
-    expect(parseScenario('true')).toEqual(DEFAULT_SCENARIO);
-    expect(parseScenario('')).toEqual(DEFAULT_SCENARIO);
+    expect(parseScenario('true')).toEqual(SIMULATE_DEFAULTS);
+    expect(parseScenario('')).toEqual(SIMULATE_DEFAULTS);
+    expect(SIMULATE_DEFAULTS).toEqual({ ...DEFAULT_SCENARIO, rps: 1000 });
     expect(parseScenario('incident').incident).toEqual({ at: 600, seconds: 300, factor: 5 });
   });
 
