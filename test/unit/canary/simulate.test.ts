@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseMatchers } from '../../../shared/canary/promql.js';
 import {
   DEFAULT_SCENARIO,
-  SIMULATE_DEFAULTS,
   gamma,
   latencyShares,
   parseScenario,
   poisson,
   type Scenario,
+  SIMULATE_DEFAULTS,
   seededRandom,
   simulatedClock,
   simulatedSource,
