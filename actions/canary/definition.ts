@@ -134,7 +134,8 @@ export const canary = defineAction({
     const simulation =
       inputs.simulate !== undefined ? await simulationOf(inputs.simulate, canaryArm, baselineArm) : undefined;
     let since: Date;
-    if (inputs.since) since = await ci.readSince(inputs.since, workspace);
+    let subject: { name: string; digest: string } | undefined;
+    if (inputs.since) ({ at: since, subject } = await ci.readSince(inputs.since, workspace, gitopsService));
     else if (simulation) since = simulation.start;
     else
       throw new ConfigurationError(
@@ -254,6 +255,7 @@ export const canary = defineAction({
         intervalSeconds: inputs.interval / 1000,
         ...(gitopsService ? { service: gitopsService } : {}),
         ...(inputs.environment ? { environment: inputs.environment } : {}),
+        ...(subject ? { subject } : {}),
         described: {
           metrics: inputs.metrics,
           canary: inputs.canary,

@@ -55,14 +55,20 @@ const SINCE_FORM =
  * When the canary started. A promotion record gives the time its promotion finished: the record holds the
  * commit's id but not its time, and the commit is written at the end of the run (for a pull request, the merge
  * comes later still, so `since` may be early: the counts then include baseline-only time, which carries no
- * comparison and costs nothing but the SRM and grace clocks).
+ * comparison and costs nothing but the SRM and grace clocks). It also says which digest the canary is: the
+ * promoted service's (`service`, or the record's only one), which canary.json names so that evidence can tell
+ * whose canary it is.
  */
-export async function readSince(raw: string, workspace: string): Promise<Date> {
+export async function readSince(
+  raw: string,
+  workspace: string,
+  service?: string,
+): Promise<{ at: Date; subject?: { name: string; digest: string } }> {
   const given = raw.trim();
   if (/^\d{4}-\d{2}-\d{2}/.test(given)) {
     const at = RFC3339.test(given) ? new Date(given) : new Date(Number.NaN);
     if (Number.isNaN(at.getTime())) throw new ConfigurationError('since', raw, SINCE_FORM);
-    return at;
+    return { at };
   }
   const record = await readPromotionRecord(userFile('since', given, workspace, SINCE_FORM));
   const at = new Date(record.timestamps.finished);
@@ -74,7 +80,10 @@ export async function readSince(raw: string, workspace: string): Promise<Date> {
       `its timestamps.finished ${record.timestamps.finished} is no time`,
     );
   }
-  return at;
+  const promoted =
+    record.services.find((s) => s.service === service) ??
+    (record.services.length === 1 ? record.services[0] : undefined);
+  return promoted ? { at, subject: { name: promoted.image, digest: promoted.next.digest } } : { at };
 }
 
 /** Label matchers from an input; a format error names the input. */

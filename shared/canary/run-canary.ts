@@ -30,6 +30,8 @@ export interface CanaryRequest {
   intervalSeconds: number;
   /** The GitOps service and environment, for the record. */
   service?: string;
+  /** The canary's image and digest, when `since` was a promotion record. */
+  subject?: { name: string; digest: string };
   environment?: string;
   /** The inputs as given, for the record's settings (never secrets). */
   described: { metrics: string; canary: string; baseline: string; service?: string };
@@ -223,6 +225,7 @@ export async function runCanary(request: CanaryRequest, runtime: CanaryRuntime):
   );
   return {
     ...body,
+    ...(request.subject ? { subject: request.subject } : {}),
     ...(request.service ? { service: request.service } : {}),
     ...(request.environment ? { environment: request.environment } : {}),
     step,

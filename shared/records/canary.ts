@@ -77,6 +77,8 @@ export interface CanaryResult {
   steps: number[];
   reasons: { code: string; metric?: string; message: string }[];
   diagnosis?: string;
+  /** The canary's image and digest, when `since` was the promotion record that pinned it. */
+  subject?: { name: string; digest: string };
   /** Where the counts came from: the Prometheus URL without credentials, or the simulator and its scenario. */
   source: string;
   mode: 'once' | 'loop';

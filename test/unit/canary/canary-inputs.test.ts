@@ -49,8 +49,8 @@ describe('canary inputs', () => {
 
   it('reads since as an RFC 3339 time with an offset, or from a promotion record', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'slipway-canary-inputs-'));
-    expect((await readSince('2026-03-01T10:00:00Z', workspace)).toISOString()).toBe('2026-03-01T10:00:00.000Z');
-    expect((await readSince('2026-03-01T12:00:00+02:00', workspace)).toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect((await readSince('2026-03-01T10:00:00Z', workspace)).at.toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect((await readSince('2026-03-01T12:00:00+02:00', workspace)).at.toISOString()).toBe('2026-03-01T10:00:00.000Z');
     await expect(readSince('2026-03-01T10:00:00', workspace)).rejects.toThrow(/Input 'since'/);
     await expect(readSince('2026-13-01T10:00:00Z', workspace)).rejects.toThrow(/Input 'since'/);
     await expect(readSince('missing.json', workspace)).rejects.toThrow(/Input 'since'/);
@@ -68,7 +68,23 @@ describe('canary inputs', () => {
       timestamps: { started: '2026-03-01T09:59:00Z', finished: '2026-03-01T10:00:05Z' },
     });
     writeFileSync(join(workspace, 'promotion.json'), JSON.stringify(record));
-    expect((await readSince('promotion.json', workspace)).toISOString()).toBe('2026-03-01T10:00:05.000Z');
+    expect(await readSince('promotion.json', workspace)).toEqual({ at: new Date('2026-03-01T10:00:05Z') });
+    // With the promoted service in it, the canary is that digest: canary.json names it for evidence.
+    const digest = `sha256:${'d'.repeat(64)}`;
+    const service = (name: string, d: string) => ({
+      service: name,
+      image: `ghcr.io/acme/${name}`,
+      next: { digest: d, tag: '1.4.0' },
+      targets: [{ file: `envs/prod/${name}.yaml`, kind: 'kustomization' }],
+      lineage: { mode: 'image' },
+      verification: { verdict: 'verified', predicateTypes: [], codes: [], reasons: [] },
+    });
+    writeFileSync(
+      join(workspace, 'bundle.json'),
+      JSON.stringify({ ...record, services: [service('web', `sha256:${'e'.repeat(64)}`), service('api', digest)] }),
+    );
+    expect((await readSince('bundle.json', workspace, 'api')).subject).toEqual({ name: 'ghcr.io/acme/api', digest });
+    expect((await readSince('bundle.json', workspace)).subject).toBeUndefined();
   });
 
   it('names the input of bad matchers, and derives the GitOps service from one = matcher', () => {

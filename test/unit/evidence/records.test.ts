@@ -426,6 +426,14 @@ describe('collectRecords', () => {
     expect((await refusal(collectRecords(['*.json'], promoted))).message).toContain(
       `the promotion record promotion.json is about ${OTHER}, not the build’s`,
     );
+    // A canary record names its digest when its start was a promotion record (canary's `since`).
+    const otherCanary = workspaceWith({
+      'build.json': build(),
+      'canary.json': { ...canary, subject: { name: IMAGE, digest: OTHER } },
+    });
+    expect((await refusal(collectRecords(['*.json'], otherCanary))).message).toContain(
+      `the canary record canary.json is about ${OTHER}, not the build’s`,
+    );
   });
 
   it('keeps one of two identical copies of a kind and refuses two that differ, naming both', async () => {
