@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a as s}from"./chunk-HZC6Q536.mjs";var o=class{static{s(this,"KeyedQueue")}#i=new Map;async run(i,r){let t=this.#i.get(i)??Promise.resolve(),e=s(()=>{},"release"),a=new Promise(l=>{e=l}),n=t.then(()=>a);this.#i.set(i,n),await t;try{return await r()}finally{e(),this.#i.get(i)===n&&this.#i.delete(i)}}};export{o as a};
+//# sourceMappingURL=chunk-ITHPVHG7.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a as o}from"./chunk-ZN65EVML.mjs";import{a as e}from"./chunk-HZC6Q536.mjs";var s=class extends o{constructor(N,r,n){super(`Promotion refused (${N}, ${r}): ${n}`);this.code=N;this.rule=r}code;rule;static{e(this,"PolicyRefusal")}name="PolicyRefusal"},t=class extends o{constructor(N,r){super(r);this.ref=N}ref;static{e(this,"ConcurrentUpdateError")}name="ConcurrentUpdateError"};export{s as a,t as b};
-//# sourceMappingURL=chunk-MO3W77FN.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{b as a,c as b,d as c,e as d,f as e}from"./chunk-AJE7V5DO.mjs";import"./chunk-XVBHSJPB.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-GPQJDRPC.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-ZN65EVML.mjs";import"./chunk-HZC6Q536.mjs";export{a as GITHUB_API_VERSION,c as countCalls,b as createOctokit,d as nextPageUrl,e as octokitGraphqlUrl};
-//# sourceMappingURL=octokit-K22ZXE7R.mjs.map
