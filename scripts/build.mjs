@@ -238,6 +238,14 @@ function startChunk(metafile, entryPoints) {
   }
   const definitions = actions.flatMap((entry) => staticImports(entry).filter((path) => targets.has(path)));
   for (const path of [...actions, ...definitions]) start.delete(path);
+  // An import() of a module every action loads at start anyway makes that module an entry of its own, so esbuild
+  // splits it (and whatever only it shares) out of the start chunk again: a start then opens more files for nothing.
+  const splitting = [...targets].filter((path) => start.has(path)).sort();
+  if (splitting.length > 0) {
+    throw new Error(
+      `startChunk: ${splitting.join(', ')} ${splitting.length === 1 ? 'is' : 'are'} on every action's start path but also imported with import(); import ${splitting.length === 1 ? 'it' : 'them'} statically`,
+    );
+  }
   const importers = new Set([...entries, ...[...targets].filter((path) => !start.has(path))]);
   for (const path of start) {
     const cycle = staticImports(path).find((imported) => importers.has(imported));

@@ -1,7 +1,10 @@
-import { ConfigurationError, SlipwayError } from '../../shared/core/errors.js';
+import { ConfigurationError, InvalidValueError, SlipwayError } from '../../shared/core/errors.js';
+import { userFile } from '../../shared/core/files.js';
+import { githubContext } from '../../shared/github/context.js';
 import { credentialsFromInputs } from '../../shared/oci/login-inputs.js';
+import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
-import { choice, duration, githubToken, integer, text } from '../../shared/runner/inputs.js';
+import { choice, duration, githubToken, integer, parseDuration, text } from '../../shared/runner/inputs.js';
 import { registryTimeoutInputs, registryTimeouts } from '../registry-inputs.js';
 
 // The canary action: inputs into one plan; shared/canary/run-canary.ts evaluates and moves exposure. Everything
@@ -79,20 +82,13 @@ export const canary = defineAction({
       ...(inputs.simulate !== undefined ? { simulate: inputs.simulate } : {}),
       ...(inputs['prometheus-url'] ? { prometheusUrl: inputs['prometheus-url'] } : {}),
     });
-    const [
-      { readMetrics, requireLatencyBuckets },
-      { runCanary },
-      { CANARY_RECORD },
-      { writeRecord },
-      { canarySummary },
-    ] = await Promise.all([
-      import('../../shared/canary/metrics-file.js'),
-      import('../../shared/canary/run-canary.js'),
-      import('../../shared/records/canary.js'),
-      import('../../shared/records/record.js'),
-      import('../../shared/canary/summary.js'),
-    ]);
-    const { parseDuration } = await import('../../shared/runner/inputs.js');
+    const [{ readMetrics, requireLatencyBuckets }, { runCanary }, { CANARY_RECORD }, { canarySummary }] =
+      await Promise.all([
+        import('../../shared/canary/metrics-file.js'),
+        import('../../shared/canary/run-canary.js'),
+        import('../../shared/records/canary.js'),
+        import('../../shared/canary/summary.js'),
+      ]);
 
     const metrics = readMetrics(inputs.metrics, workspace);
     let sloLatencySeconds: number | undefined;
@@ -193,21 +189,16 @@ export const canary = defineAction({
 
     let store: import('../../shared/canary/exposure/index.js').ExposureStore;
     if (inputs['gitops-repo']) {
-      const [{ gitopsLocation, openRepository }, { githubContext }, { gitopsExposure }, { exposureEditor }] =
-        await Promise.all([
-          import('../../shared/gitops/open-repository.js'),
-          import('../../shared/github/context.js'),
-          import('../../shared/canary/exposure/gitops-store.js'),
-          import('../../shared/canary/exposure/index.js'),
-        ]);
+      const [{ gitopsLocation, openRepository }, { gitopsExposure }, { exposureEditor }] = await Promise.all([
+        import('../../shared/gitops/open-repository.js'),
+        import('../../shared/canary/exposure/gitops-store.js'),
+        import('../../shared/canary/exposure/index.js'),
+      ]);
       const service = gitopsService as string;
       const registryCredentials = credentialsFromInputs(inputs.username, inputs.password);
       let trustedRoot: object | undefined;
       if (inputs['trusted-root']) {
-        const [{ readTrustedRoot }, { userFile }] = await Promise.all([
-          import('../../shared/attest/trusted-root.js'),
-          import('../../shared/core/files.js'),
-        ]);
+        const { readTrustedRoot } = await import('../../shared/attest/trusted-root.js');
         trustedRoot = readTrustedRoot(
           userFile('trusted-root', inputs['trusted-root'], workspace, 'a Sigstore trusted root JSON file'),
         );
@@ -304,7 +295,6 @@ async function simulationOf(text: string, canaryArm: ArmInput, baselineArm: ArmI
   try {
     scenario = parseScenario(text === '' ? 'true' : text);
   } catch (error) {
-    const { InvalidValueError } = await import('../../shared/core/errors.js');
     if (error instanceof InvalidValueError) throw ConfigurationError.fromInvalidValue('simulate', error);
     throw error;
   }

@@ -1,6 +1,9 @@
+import { readSigningConfig, SIGNING_CONFIG } from '../../shared/attest/signing-config.js';
 import { ConfigurationError } from '../../shared/core/errors.js';
+import { userFile } from '../../shared/core/files.js';
 import type { EvidenceAttestationRequest } from '../../shared/evidence/run-evidence.js';
 import { credentialsFromInputs } from '../../shared/oci/login-inputs.js';
+import { writeRecord } from '../../shared/records/record.js';
 import { defineAction } from '../../shared/runner/action.js';
 import { boolean, choice, choiceList, githubToken, list, text } from '../../shared/runner/inputs.js';
 
@@ -61,9 +64,8 @@ export const evidence = defineAction({
       );
     }
     const attestation = inputs.publish.includes('attestation') ? await attestationInputs(inputs, workspace) : undefined;
-    const [{ runEvidence }, { writeRecord }, { EVIDENCE_RECORD }] = await Promise.all([
+    const [{ runEvidence }, { EVIDENCE_RECORD }] = await Promise.all([
       import('../../shared/evidence/run-evidence.js'),
-      import('../../shared/records/record.js'),
       import('../../shared/records/evidence.js'),
     ]);
     const outcome = await runEvidence(
@@ -120,11 +122,7 @@ async function attestationInputs(
   },
   workspace: string,
 ): Promise<EvidenceAttestationRequest> {
-  const [{ userFile }, { readSigningConfig, SIGNING_CONFIG }, { readTrustedRoot }] = await Promise.all([
-    import('../../shared/core/files.js'),
-    import('../../shared/attest/signing-config.js'),
-    import('../../shared/attest/trusted-root.js'),
-  ]);
+  const { readTrustedRoot } = await import('../../shared/attest/trusted-root.js');
   const signingConfig = inputs['signing-config'];
   const trustedRoot = inputs['trusted-root'];
   return {

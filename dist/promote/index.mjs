@@ -1,3 +1,3 @@
 const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a as r}from"../chunks/chunk-B4PKWLND.mjs";import{d as o}from"../chunks/chunk-N7YKK2WC.mjs";import"../chunks/chunk-I7G3YDZA.mjs";import"../chunks/chunk-ZRH2RZKA.mjs";import"../chunks/chunk-MQY37AOQ.mjs";import"../chunks/chunk-J7IEIPLP.mjs";import"../chunks/chunk-BIARLPPX.mjs";import"../chunks/chunk-IWFGQDHE.mjs";import"../chunks/chunk-7WAFARXB.mjs";import"../chunks/chunk-PGTKI4CN.mjs";import"../chunks/chunk-HZC6Q536.mjs";o(r);
+import{a as r}from"../chunks/chunk-HEJXJVBB.mjs";import{w as o}from"../chunks/chunk-AMIMZGCQ.mjs";import"../chunks/chunk-HZC6Q536.mjs";o(r);
 //# sourceMappingURL=index.mjs.map

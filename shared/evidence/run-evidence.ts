@@ -4,6 +4,8 @@ import { rfc3339Seconds } from '../core/time.js';
 import { type GitHubContext, githubContext } from '../github/context.js';
 import { GitHubApiError } from '../github/errors.js';
 import type { SlipwayOctokit } from '../github/octokit.js';
+import { loginFromInputs } from '../oci/login-inputs.js';
+import { parsePinnedReference } from '../oci/reference.js';
 import type { EvidenceItem, EvidenceResult, HumanDecision } from './types.js';
 
 // The evidence action's work, the same on the runner and in the CLI: collect (the other actions' records, JUnit
@@ -355,11 +357,7 @@ async function publishAttestation(
   facts: RunFacts,
   now: () => Date,
 ) {
-  const [{ attestEvidence, workflowDescriptor }, { loginFromInputs }, { parsePinnedReference }] = await Promise.all([
-    import('./publish/attestation.js'),
-    import('../oci/login-inputs.js'),
-    import('../oci/reference.js'),
-  ]);
+  const { attestEvidence, workflowDescriptor } = await import('./publish/attestation.js');
   const options = request.attestation ?? { storage: ['referrer'], publicLog: 'auto' };
   const { image, digest } = result.subject;
   const login =

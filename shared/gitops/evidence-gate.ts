@@ -9,6 +9,7 @@ import {
   requirementsFor,
 } from '../evidence/requirements.js';
 import type { EvidenceResult } from '../evidence/types.js';
+import { parsePinnedReference } from '../oci/reference.js';
 import type { ServiceEvidenceRecord } from '../records/promotion.js';
 import { PolicyRefusal } from './errors.js';
 import type { EnvironmentConfig, ImagePin } from './types.js';
@@ -162,10 +163,9 @@ async function readVerifiedPredicates(
       .map((a) => (a.location.kind === 'referrer' ? a.location.manifest : '')),
   );
   if (manifests.size === 0) return [];
-  const [{ createRegistryClient }, { openReference }, { parsePinnedReference }, { referrerStore }] = await Promise.all([
+  const [{ createRegistryClient }, { openReference }, { referrerStore }] = await Promise.all([
     import('../oci/login.js'),
     import('../oci/open.js'),
-    import('../oci/reference.js'),
     import('../attest/stores.js'),
   ]);
   const image = parsePinnedReference(`${pin.name}@${pin.digest}`);

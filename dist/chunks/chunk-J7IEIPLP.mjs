@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{d}from"./chunk-PGTKI4CN.mjs";import{a as r}from"./chunk-HZC6Q536.mjs";function f(e,n){if(e===void 0!=(n===void 0))throw new d(e===void 0?"username":"password","","username and password together","only one of them was given");return e===void 0||n===void 0?void 0:{username:e,password:n}}r(f,"credentialsFromInputs");function s(e,n,i){let t=f(e,n);if(!(!t||i.kind!=="registry"))return{registry:i.registry,...t}}r(s,"loginFromInputs");export{f as a,s as b};
-//# sourceMappingURL=chunk-J7IEIPLP.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a}from"./chunk-74F6SMHP.mjs";import"./chunk-N7YKK2WC.mjs";import"./chunk-I7G3YDZA.mjs";import"./chunk-ZRH2RZKA.mjs";import"./chunk-MQY37AOQ.mjs";import"./chunk-J7IEIPLP.mjs";import"./chunk-BIARLPPX.mjs";import"./chunk-IWFGQDHE.mjs";import"./chunk-7WAFARXB.mjs";import"./chunk-PGTKI4CN.mjs";import"./chunk-HZC6Q536.mjs";export{a as canary};
-//# sourceMappingURL=definition-2224YPLZ.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a,b,c,d,e,f,g,h,i,j,k,l,m,n}from"./chunk-ZRH2RZKA.mjs";import"./chunk-PGTKI4CN.mjs";import"./chunk-HZC6Q536.mjs";export{l as GITHUB_TOKEN_EXPRESSION,d as boolean,e as choice,n as choiceList,h as duration,m as githubToken,a as inputVariableName,j as integer,f as list,i as parseDuration,k as parsed,b as readInputs,g as splitList,c as text};
-//# sourceMappingURL=inputs-LJZR2DQ3.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{d as a,e as b,f as c,g as d,h as e,i as f,j as g,k as h,l as i,m as j,n as k,o as l,p as m,q as n}from"./chunk-I7G3YDZA.mjs";import"./chunk-IWFGQDHE.mjs";import"./chunk-PGTKI4CN.mjs";import"./chunk-HZC6Q536.mjs";export{a as RECORD_TYPE_PREFIX,g as RecordError,b as SCHEMA_PREFIX,j as checkHeader,l as checkSchema,i as claimedKind,f as originOfFile,k as parseRecord,m as readRecord,c as recordKind,h as recordProblem,d as stampRecord,e as writeRecord,n as writeRecordFile};
-//# sourceMappingURL=record-LSEMYAHV.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{h as a,i as b,j as c,k as d,l as e,m as f,n as g,o as h,p as i,q as j,r as k,s as l,t as m,u as n}from"./chunk-MQY37AOQ.mjs";import"./chunk-PGTKI4CN.mjs";import"./chunk-HZC6Q536.mjs";export{b as DOCKER_HUB,a as LAYOUT_PREFIX,e as familiarName,f as familiarString,d as formatImageReference,m as isValidTag,c as parseImageReference,n as parsePinnedReference,l as parseTag,g as registryApiHost,h as requireDigest,i as requireRepositoryOnly,j as withDigest,k as withTag};
-//# sourceMappingURL=reference-6RYZ2CBO.mjs.map
