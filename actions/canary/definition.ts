@@ -129,10 +129,40 @@ export const canary = defineAction({
     // The simulator: its own clock, exposure in memory, the whole canary in one loop.
     const simulation =
       inputs.simulate !== undefined ? await simulationOf(inputs.simulate, canaryArm, baselineArm) : undefined;
+    // The GitOps repository, opened once: `since` may be read from it, then exposure is written to it.
+    const opened = inputs['gitops-repo']
+      ? await (async () => {
+          const { gitopsLocation, openRepository } = await import('../../shared/gitops/open-repository.js');
+          return openRepository({
+            location: gitopsLocation(inputs['gitops-repo'] as string, workspace),
+            token: inputs.token,
+            context: githubContext(env),
+            logger,
+          });
+        })()
+      : undefined;
     let since: Date;
     let subject: { name: string; digest: string } | undefined;
-    if (inputs.since) ({ at: since, subject } = await ci.readSince(inputs.since, workspace, gitopsService));
-    else if (simulation) since = simulation.start;
+    if (inputs.since) {
+      const read = await ci.readSince(inputs.since, workspace, gitopsService);
+      ({ at: since, subject } = read);
+      if (read.landing && opened) {
+        // A promotion record's finish time is only when its run ended; the canary started when the digest reached
+        // the default branch (a pull request merges later, often as another commit).
+        const { promotionLandedAt } = await import('../../shared/canary/started-at.js');
+        const landed = await promotionLandedAt(opened.repository, read.landing);
+        if (landed) {
+          since = landed.at;
+          logger.info(
+            `since: ${landed.commit} brought ${read.landing.digest} to the default branch at ${since.toISOString()}`,
+          );
+        } else {
+          logger.warning(
+            `since: the default branch of ${opened.repository.describe()} does not pin ${read.landing.digest} in ${read.landing.files.join(', ')}; using the promotion's finish time, ${since.toISOString()}`,
+          );
+        }
+      }
+    } else if (simulation) since = simulation.start;
     else
       throw new ConfigurationError(
         'since',
@@ -188,9 +218,8 @@ export const canary = defineAction({
     }
 
     let store: import('../../shared/canary/exposure/index.js').ExposureStore;
-    if (inputs['gitops-repo']) {
-      const [{ gitopsLocation, openRepository }, { gitopsExposure }, { exposureEditor }] = await Promise.all([
-        import('../../shared/gitops/open-repository.js'),
+    if (opened && inputs['gitops-repo']) {
+      const [{ gitopsExposure }, { exposureEditor }] = await Promise.all([
         import('../../shared/canary/exposure/gitops-store.js'),
         import('../../shared/canary/exposure/index.js'),
       ]);
@@ -203,14 +232,9 @@ export const canary = defineAction({
           userFile('trusted-root', inputs['trusted-root'], workspace, 'a Sigstore trusted root JSON file'),
         );
       }
-      const opened = await openRepository({
-        location: gitopsLocation(inputs['gitops-repo'], workspace),
-        token: inputs.token,
-        context: githubContext(env),
-        logger,
-      });
+      const { repository } = opened;
       store = gitopsExposure({
-        repository: opened.repository,
+        repository,
         file: inputs['exposure-file'] as string,
         editor: exposureEditor(inputs.exposure as string, { flag: inputs.flag ?? service }),
         service,

@@ -3,6 +3,7 @@ import { userFile } from '../core/files.js';
 import { readPromotionRecord } from '../records/promotion.js';
 import type { PrometheusAuth } from './prometheus.js';
 import { type LabelMatcher, parseMatchers } from './promql.js';
+import type { PromotionLanding } from './started-at.js';
 
 // The canary action's inputs that need more than the runner's readers: the step list, `since` (a time or a
 // promotion record), label matchers, the Prometheus credentials and headers, and the cross-input rules. Pure
@@ -63,7 +64,7 @@ export async function readSince(
   raw: string,
   workspace: string,
   service?: string,
-): Promise<{ at: Date; subject?: { name: string; digest: string } }> {
+): Promise<{ at: Date; subject?: { name: string; digest: string }; landing?: PromotionLanding }> {
   const given = raw.trim();
   if (/^\d{4}-\d{2}-\d{2}/.test(given)) {
     const at = RFC3339.test(given) ? new Date(given) : new Date(Number.NaN);
@@ -83,7 +84,16 @@ export async function readSince(
   const promoted =
     record.services.find((s) => s.service === service) ??
     (record.services.length === 1 ? record.services[0] : undefined);
-  return promoted ? { at, subject: { name: promoted.image, digest: promoted.next.digest } } : { at };
+  if (!promoted) return { at };
+  return {
+    at,
+    subject: { name: promoted.image, digest: promoted.next.digest },
+    landing: {
+      ...(record.commit ? { commit: record.commit } : {}),
+      digest: promoted.next.digest,
+      files: promoted.targets.map((t) => t.file),
+    },
+  };
 }
 
 /** Label matchers from an input; a format error names the input. */

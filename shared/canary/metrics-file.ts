@@ -5,6 +5,7 @@ import { fileError, readUserText, resolveInputPath, type UserFile, userFile } fr
 import { ConfigFileError, didYouMean, type Located, YamlSource } from '../gitops/yaml-source.js';
 import { PRESETS, type TrafficMetrics } from './presets.js';
 import { type LabelMatcher, parseMatchers } from './promql.js';
+import { lintQuery } from './promql-lint.js';
 
 // The `metrics` input: a preset name (presets.ts) or a YAML file naming the user's own metrics. The file names
 // metrics and matchers, not whole queries: Slipway writes every query itself (sum(increase(…)) since the canary
@@ -131,11 +132,14 @@ function metricName(yaml: YamlSource, value: Located, expected: string): string 
   if (!METRIC_NAME.test(name)) {
     // A query where a name belongs is the most likely mistake: say why a name is asked for.
     const query = /[({[]/.test(name);
+    // A query brought over from Argo Rollouts or Flagger often carries one of the traps Slipway's own queries
+    // avoid: name it, so the user learns why as well as what.
+    const traps = query ? lintQuery(name, 15).map((finding) => finding.message) : [];
     yaml.wrong(
       value,
       expected,
       query
-        ? 'a metric name, not a query: Slipway writes the queries (sum(increase(…)) per arm since the canary started)'
+        ? `a metric name, not a query: Slipway writes the queries (sum(increase(…)) per arm since the canary started)${traps.length > 0 ? `; this query also has a known trap: ${traps.join('; ')}` : ''}`
         : 'not a metric name',
     );
   }

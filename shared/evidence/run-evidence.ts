@@ -191,6 +191,8 @@ export async function runEvidence(request: EvidenceRequest, runtime: EvidenceRun
   };
 
   // --- the record, before anything is published ------------------------------------------------------------
+  // writeRecord refuses a record that holds a secret's value, so nothing rendered from it below (the comment, the
+  // summary, deployment payloads, statuses) can carry one.
   const recordPath = runtime.writeRecord(result);
 
   // --- publish ---------------------------------------------------------------------------------------------

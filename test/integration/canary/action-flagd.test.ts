@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { localRepository } from '../../../shared/gitops/local-repository.js';
 import { runPromote } from '../../../shared/gitops/run-promote.js';
 import type { Digest } from '../../../shared/oci/types.js';
+import { PROMOTION_RECORD, type PromotionResult } from '../../../shared/records/promotion.js';
+import { stampRecord } from '../../../shared/records/record.js';
 import { gitWeight, type LiveTraffic, startLiveTraffic } from '../../support/live-traffic.js';
 import { startScrapingPrometheus, type TestPrometheus } from '../../support/prometheus.js';
 import { committedRepository, prodGitopsFiles, releaseKey, signedImages } from '../../support/release-fixtures.js';
@@ -72,7 +74,7 @@ afterAll(async () => {
 /** A fresh GitOps repository (main checked out) with v1 pinned, the flag off, and v2 then promoted (deployed dark). */
 async function gitopsWithV2(
   name: string,
-): Promise<{ dir: string; git: (...args: string[]) => string; deployed: string }> {
+): Promise<{ dir: string; git: (...args: string[]) => string; deployed: string; record: PromotionResult }> {
   const dir = join(workspace, name);
   const git = committedRepository(
     dir,
@@ -98,7 +100,7 @@ async function gitopsWithV2(
     { env: {}, logger: silentLogger, secrets: new SecretRegistry(), workspace },
   );
   expect(promoted.outcome).toBe('promoted');
-  return { dir, git, deployed: promoted.commit! };
+  return { dir, git, deployed: promoted.commit!, record: promoted };
 }
 
 interface Live {
@@ -202,6 +204,22 @@ describe('the built canary action, mode loop, flagd', () => {
     git('log', '--reverse', '--format=%(trailers:key=Slipway-Canary-Weight,valueonly,separator=)', `${from}..main`)
       .split('\n')
       .filter((line) => line !== '');
+
+  it("since: promote's record, dated by when its commit reached main; mode once starts the first step", async () => {
+    const { dir, git, deployed, record } = await gitopsWithV2('since-record');
+    writeFileSync(join(workspace, 'promotion.json'), JSON.stringify(stampRecord(PROMOTION_RECORD, record)));
+    // No look at the metrics before the first step: nothing listens at this Prometheus.
+    const { main } = await canary(dir, 'promotion.json', { 'prometheus-url': 'http://127.0.0.1:9', mode: 'once' });
+    expect(main.errors).toEqual([]);
+    expect(main.outputs.decision).toBe('continue');
+    expect(main.outputs.weight).toBe('1');
+    const committedAt = new Date(git('log', '-1', '--format=%cI', deployed)).toISOString();
+    expect(main.stdout).toContain(`since: ${deployed} brought ${digests.v2} to the default branch at ${committedAt}`);
+    const canaryRecord = JSON.parse(readFileSync(main.outputs.record!, 'utf8'));
+    expect(canaryRecord.timeRange.since).toBe(committedAt);
+    expect(canaryRecord.subject).toEqual({ name: repository, digest: digests.v2 });
+    expect(stepsAfter(git, deployed)).toEqual(['1']);
+  }, 60_000);
 
   it('a healthy canary goes 0 -> 1 -> 5 -> 25 -> 100 and is promoted', async () => {
     const { dir, git, deployed } = await gitopsWithV2('healthy');

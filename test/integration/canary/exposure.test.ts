@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { gitopsExposure } from '../../../shared/canary/exposure/gitops-store.js';
 import { exposureEditor } from '../../../shared/canary/exposure/index.js';
+import { promotionLandedAt } from '../../../shared/canary/started-at.js';
 import { silentLogger } from '../../../shared/core/logger.js';
 import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { localRepository } from '../../../shared/gitops/local-repository.js';
@@ -113,6 +114,17 @@ describe('gitops exposure on a local repository', () => {
   it('steps 0 -> 1 -> 5 -> 25 -> 100 as commits with trailers, read back as segments with the commit times', async () => {
     const deployed = await promoteV2();
     expect(deployed.outcome).toBe('promoted');
+    // The canary starts when the digest reached main: the record's own commit where main has it, else (a pull
+    // request merged as another commit) where the unbroken run of commits pinning the digest began.
+    const repo = localRepository(gitops, { logger: silentLogger });
+    const files = ['envs/prod/kustomization.yaml'];
+    const landed = await promotionLandedAt(repo, { commit: deployed.commit!, digest: digests.v2, files });
+    expect(landed).toEqual({
+      commit: deployed.commit,
+      at: new Date(git('log', '-1', '--format=%cI', deployed.commit!)),
+    });
+    expect(await promotionLandedAt(repo, { commit: 'f'.repeat(40), digest: digests.v2, files })).toEqual(landed);
+    expect(await promotionLandedAt(repo, { digest: `sha256:${'0'.repeat(64)}`, files })).toBeUndefined();
     const exposure = store();
     const since = new Date(Math.floor(Date.now() / 1000) * 1000);
     expect((await exposure.read(since, new Date())).weight).toBe(0);

@@ -133,6 +133,15 @@ describe('a mistake in the file names the input, the file, the line and column a
     );
   });
 
+  it('a query brought from another tool names the trap it carries', () => {
+    const { message } = failure(
+      'requests: sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m])) or vector(0)\nerrors: code="500"\n',
+    );
+    expect(message).toMatch(
+      /a metric name, not a query: .*; this query also has a known trap: 'or vector\(…\)' applies to a whole ratio/,
+    );
+  });
+
   it('a number where a name belongs', () => {
     expect(failure('requests: 42\nerrors: code="500"\n').message).toMatch(/:1:11: requests is 42; expected the name/);
   });
