@@ -63,6 +63,20 @@ const MARKER_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 const MARKER_LINE = /^<!-- slipway:evidence:([^\s>]*) -->$/;
 
 /** `<!-- slipway:evidence:<key> -->`: how the sticky comment finds its own body again. */
+/**
+ * The one part of a rendering that changes on every run even when the evidence does not: when it was recorded.
+ * It sits between these two hidden comments, so a publisher can compare two renderings without it
+ * (withoutRecordedTime) and leave a comment alone when a re-run found the same evidence. Input never produces
+ * `<!--`: every string from input is HTML-escaped.
+ */
+const RECORDED_OPEN = '<!-- slipway:recorded -->';
+const RECORDED_CLOSE = '<!-- /slipway:recorded -->';
+
+/** A rendering with the time it was recorded left out, for comparing two renderings of the same evidence. */
+export function withoutRecordedTime(markdown: string): string {
+  return markdown.replace(/<!-- slipway:recorded -->[^<]*<!-- \/slipway:recorded -->/g, '');
+}
+
 export function evidenceMarker(key: string): string {
   if (!MARKER_KEY.test(key) || key.includes('--')) {
     throw new InvalidValueError(
@@ -226,7 +240,7 @@ class Page {
       const ref = source.ref ? ` (${codeOf(source.ref)})` : '';
       parts.push(`${source.repository ? `from ${codeOf(source.repository)}` : 'from commit'}${at}${ref}`);
     }
-    parts.push(`recorded ${whenOf(this.r.generatedAt)}`);
+    parts.push(`${RECORDED_OPEN}recorded ${whenOf(this.r.generatedAt)}${RECORDED_CLOSE}`);
     return `${parts.join(' · ')}.`;
   }
 

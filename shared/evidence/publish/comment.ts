@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import { GitHubApiError } from '../../github/errors.js';
 import type { SlipwayOctokit } from '../../github/octokit.js';
+import { withoutRecordedTime } from '../render.js';
 
 // The sticky evidence comment: one comment per pull request and evidence key, found again on every run by its hidden
 // marker and updated in place, so a pull request carries the latest evidence rather than one comment per run.
@@ -50,8 +51,10 @@ export async function tokenLogin(octokit: SlipwayOctokit): Promise<string> {
 }
 
 /** GitHub stores what it is sent, but answers with CRLF line ends where a browser edited; compare without them. */
+/** Same evidence: equal but for line endings and the time each was recorded (a re-run is not news). */
 function sameBody(a: string | undefined, b: string): boolean {
-  return a !== undefined && a.replace(/\r\n/g, '\n') === b.replace(/\r\n/g, '\n');
+  const comparable = (body: string) => withoutRecordedTime(body.replace(/\r\n/g, '\n'));
+  return a !== undefined && comparable(a) === comparable(b);
 }
 
 /** Creates the evidence comment on a pull request, or updates ours in place, or leaves it when it already says this. */

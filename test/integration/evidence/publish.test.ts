@@ -76,9 +76,18 @@ describe('with the job token (an installation token: GET /user is forbidden)', (
     expect(third).toMatchObject({ action: 'unchanged', id: first.id });
     expect(writes()).toBe(before + 1);
 
+    // A re-run a minute later renders another recorded time, and nothing else: still no write.
+    const at = (time: string) =>
+      `${MARKER}\n❌ failed · <!-- slipway:recorded -->recorded 2026-07-15 ${time} UTC<!-- /slipway:recorded -->.`;
+    const fourth = await publishStickyComment({ ...request, body: at('08:00') });
+    expect(fourth.action).toBe('updated');
+    const fifth = await publishStickyComment({ ...request, body: at('08:01') });
+    expect(fifth).toMatchObject({ action: 'unchanged', id: first.id });
+    expect(writes()).toBe(before + 2);
+
     const comments = server.issues.commentsOn(repo, pr);
     expect(comments.filter((c) => c.author.login === ACTIONS_BOT_LOGIN)).toHaveLength(1);
-    expect(comments.find((c) => c.id === first.id)?.body).toBe(`${MARKER}\n❌ failed`);
+    expect(comments.find((c) => c.id === first.id)?.body).toBe(at('08:00'));
     // The person's comment carrying the marker was never written to.
     expect(comments.find((c) => c.id === copy.id)?.body).toBe(`${MARKER}\nquoted by a person`);
     expect(server.requests.some((r) => r.method === 'PATCH' && r.path.endsWith(`/comments/${copy.id}`))).toBe(false);
