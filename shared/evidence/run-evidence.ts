@@ -126,12 +126,11 @@ export async function runEvidence(request: EvidenceRequest, runtime: EvidenceRun
   const commit = collected.source.commit ?? env.GITHUB_SHA;
   const { collectGitHub, runFromEnvironment } = await import('./collect/github.js');
   // Without GitHub to ask, the run is still what the runner tells the job (GITHUB_RUN_ID …), and missing outside one.
-  let fromGitHub: Pick<EvidenceResult, 'pullRequest' | 'run'> = {
-    pullRequest: {
-      state: 'missing',
-      reason: `GitHub was not asked: ${request.token ? 'the repository or the commit is unknown' : 'no token was given (input token)'}`,
-    },
+  const notAsked = `GitHub was not asked: ${request.token ? 'the repository or the commit is unknown' : 'no token was given (input token)'}`;
+  let fromGitHub: Pick<EvidenceResult, 'pullRequest' | 'run' | 'deployments'> = {
+    pullRequest: { state: 'missing', reason: notAsked },
     run: runFromEnvironment(env, 'GitHub was not asked'),
+    deployments: { state: 'missing', reason: notAsked },
   };
   if (octokit && facts.owner && facts.repo && commit) {
     fromGitHub = await collectGitHub({
@@ -172,8 +171,7 @@ export async function runEvidence(request: EvidenceRequest, runtime: EvidenceRun
     signatures: collected.signatures,
     verification: collected.verification,
     promotions: collected.promotions,
-    // Deployment events are what this action publishes, not what it reads: none is known before it runs.
-    deployments: { state: 'missing', reason: 'no deployment was recorded for this release' },
+    deployments: fromGitHub.deployments,
     canary: collected.canary,
     decision,
     requirements: [],

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../core/errors.js';
 import { GitHubApiError } from '../../github/errors.js';
 import type { SlipwayOctokit } from '../../github/octokit.js';
-import type { EvidenceItem, Provenance, PullRequestEvidence, RunEvidence } from '../types.js';
+import type { DeploymentEvidence, EvidenceItem, Provenance, PullRequestEvidence, RunEvidence } from '../types.js';
 
 // What GitHub knows about a release: the pull request that brought the commit in, its reviews, and the run that
 // built it. Three to four API calls: the pull requests of the commit (or the one the `pull-request` input names),
@@ -36,7 +36,11 @@ export interface CollectGitHubOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export type GitHubEvidence = { pullRequest: EvidenceItem<PullRequestEvidence>; run: EvidenceItem<RunEvidence> };
+export type GitHubEvidence = {
+  pullRequest: EvidenceItem<PullRequestEvidence>;
+  run: EvidenceItem<RunEvidence>;
+  deployments: EvidenceItem<DeploymentEvidence[]>;
+};
 
 type PullSimple = Awaited<
   ReturnType<SlipwayOctokit['rest']['repos']['listPullRequestsAssociatedWithCommit']>
@@ -47,8 +51,61 @@ type Review = Awaited<ReturnType<SlipwayOctokit['rest']['pulls']['listReviews']>
 const PULL_REQUEST_INPUT = 'pull-request';
 
 export async function collectGitHub(options: CollectGitHubOptions): Promise<GitHubEvidence> {
-  const [pullRequest, run] = await Promise.all([collectPullRequest(options), collectRun(options)]);
-  return { pullRequest, run };
+  const [pullRequest, run, deployments] = await Promise.all([
+    collectPullRequest(options),
+    collectRun(options),
+    collectDeployments(options),
+  ]);
+  return { pullRequest, run, deployments };
+}
+
+/** The most environments whose deployments of the commit are read; each costs a call for its latest status. */
+const MAX_DEPLOYMENTS = 20;
+
+/**
+ * The deployment events GitHub has for the commit, newest first: one per environment, with its latest status
+ * (this action's own earlier runs, or any other tool's). The ones this run creates are published after the record
+ * is written, so they show in the next run's record and in the step's log.
+ */
+async function collectDeployments(options: CollectGitHubOptions): Promise<EvidenceItem<DeploymentEvidence[]>> {
+  const { octokit, owner, repo, commit } = options;
+  const location = `GET /repos/${owner}/${repo}/deployments?sha=${commit}`;
+  try {
+    const { data } = await octokit.rest.repos.listDeployments({ owner, repo, sha: commit, per_page: 100 });
+    // Newest first, as GitHub lists them: the first of each environment is the one in force.
+    const latest = new Map<string, (typeof data)[number]>();
+    for (const deployment of data)
+      if (!latest.has(deployment.environment)) latest.set(deployment.environment, deployment);
+    const chosen = [...latest.values()].slice(0, MAX_DEPLOYMENTS);
+    if (chosen.length === 0) return { state: 'missing', reason: `GitHub has no deployment of ${commit.slice(0, 12)}` };
+    const events = await Promise.all(
+      chosen.map(async (deployment): Promise<DeploymentEvidence> => {
+        const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
+          owner,
+          repo,
+          deployment_id: deployment.id,
+          per_page: 1,
+        });
+        const status = statuses[0];
+        return {
+          environment: deployment.environment,
+          id: deployment.id,
+          // A deployment without a status yet is pending, as GitHub shows it; so is a queued one.
+          state: (!status || status.state === 'queued' ? 'pending' : status.state) as DeploymentEvidence['state'],
+          ...(status?.environment_url ? { url: status.environment_url } : {}),
+          at: status?.created_at ?? deployment.created_at,
+        };
+      }),
+    );
+    return {
+      state: events.some((e) => e.state === 'failure' || e.state === 'error') ? 'failed' : 'present',
+      from: [{ kind: 'github-api', location }],
+      value: events,
+    };
+  } catch (error) {
+    if (!(error instanceof GitHubApiError)) throw error;
+    return { state: 'missing', reason: `${location} failed (${error.status || 'no answer'})` };
+  }
 }
 
 async function collectPullRequest(options: CollectGitHubOptions): Promise<EvidenceItem<PullRequestEvidence>> {

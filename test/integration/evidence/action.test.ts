@@ -111,6 +111,7 @@ describe('the sticky comment', () => {
 describe('deployments and statuses', () => {
   it('are made per environment, stating the evidence', async () => {
     const workspace = workspaceWith(junit([{ name: 'works' }]));
+    const records: Record<string, { deployments: unknown }> = {};
     for (const environment of ['dev', 'staging']) {
       const result = await runEvidence(
         { environment, publish: 'deployment,status', 'auto-inactive': 'false' },
@@ -118,7 +119,19 @@ describe('deployments and statuses', () => {
       );
       expect(result.errors).toEqual([]);
       expect(result.exitCode).toBe(0);
+      records[environment] = JSON.parse(readFileSync(result.outputs.record!, 'utf8'));
     }
+    // Each record holds the deployment events GitHub had for the commit when it was made: none before the first
+    // run, dev's in the second (the record is written before this run publishes its own).
+    expect(records.dev?.deployments).toMatchObject({
+      state: 'missing',
+      reason: `GitHub has no deployment of ${head.slice(0, 12)}`,
+    });
+    expect(records.staging?.deployments).toMatchObject({
+      state: 'present',
+      from: [{ kind: 'github-api', location: `GET /repos/acme/app/deployments?sha=${head}` }],
+      value: [{ environment: 'dev', state: 'in_progress' }],
+    });
     const deployments = server.issues.deploymentsOf(repo);
     expect(deployments.map((d) => [d.environment, d.sha])).toEqual([
       ['dev', head],
