@@ -1265,6 +1265,11 @@ describe('schemas/slipway-config.schema.json', () => {
       'localhost/api',
       'localhost:5000/a/b',
       '[::1]:5000/api',
+      '[::1]/api',
+      // Docker takes a first component for a registry only if it has "." or ":" (or is localhost): "[a]" alone is
+      // a repository path, and an invalid one; with a port it is a registry (fast-check found the first).
+      '[a]/a',
+      '[a]:5000/a',
       'Registry.Example.COM/x',
       'a.b',
       'a_b.c/d',
