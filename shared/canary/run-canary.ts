@@ -202,7 +202,10 @@ export async function runCanary(request: CanaryRequest, runtime: CanaryRuntime):
     if (d.decision === 'continue' && d.nextStep !== undefined && d.nextStep !== e.step) {
       const next = plan.steps[d.nextStep]!;
       const reason = d.reasons.map((r) => r.message).join('; ');
-      await apply(next, reason);
+      // Exposure only grows between a start and a rollback. A look whose evaluation time (now minus two scrapes)
+      // falls before the latest step reads the step before it, or "not started" right after `since`, and must
+      // not undo what is in force.
+      if (next > state.weight) await apply(next, reason);
     }
     if (request.mode === 'once' || isTerminal(e, plan)) break;
     await runtime.sleep(request.intervalSeconds * 1000);

@@ -74,6 +74,16 @@ function setup(traffic: { rps: number; errors: number; ratio: number }, start = 
 }
 
 describe('runCanary', () => {
+  it('never lowers exposure on a look that reads the time before the step in force', async () => {
+    // Started at 5 % at `since`; the first look evaluates at since − 30 s, which reads as not started.
+    const { clock, store, logger, source, log } = setup({ rps: 200, errors: 0.005, ratio: 1 }, since, 5);
+    const result = await runCanary(request({ mode: 'once' }), { ...clock, store, source, logger });
+    expect(result.decision).toBe('continue');
+    expect(result.weight).toBe(5);
+    expect(result.exposure.changes).toEqual([]);
+    expect(log.map((entry) => entry.weight)).toEqual([5]);
+  });
+
   it('once, not started: applies the first step and continues', async () => {
     const { clock, store, logger, source } = setup({ rps: 200, errors: 0.005, ratio: 1 });
     const result = await runCanary(request({ mode: 'once' }), { ...clock, store, source, logger });
