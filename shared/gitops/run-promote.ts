@@ -1,6 +1,6 @@
 import { ConfigurationError, SlipwayError } from '../core/errors.js';
 import { markdownTable } from '../core/markdown.js';
-import { backoffMs } from '../core/retry.js';
+import { type RetryLater, retryLater, withRetry } from '../core/retry.js';
 import type { Runtime } from '../core/runtime.js';
 import { refuseSecrets } from '../core/secrets.js';
 import { rfc3339Seconds } from '../core/time.js';
@@ -123,129 +123,119 @@ export async function runPromote(request: PromoteRequest, runtime: PromoteRuntim
     record.calls = { total, read: total - writeCalls, write: writeCalls, attempts: record.calls.attempts };
   };
 
-  try {
-    for (let attempt = 1; ; attempt++) {
-      record.calls.attempts = attempt;
-      const environment = config.environments.find((e) => e.name === request.environment);
-      const signers = environment ? signersFor(config, environment) : undefined;
-      const read = readRequestFor(config, promotion);
-      const paths = [...new Set([...read.paths, ...(signers ? keyPaths(signers) : [])])];
-      // One read: the promotion branch is named by its services, so it is known before the digests are.
-      const snapshot = await repository.read({ ...read, paths });
-      localCalls += 1;
-      const plan = planPromotion(config, snapshot, promotion);
-      fillFromPlan(record, plan, snapshot);
+  // One attempt: read, plan, verify, write. A write that loses a race to another run answers retryLater, and
+  // withRetry reads and plans again after a jittered wait.
+  const attempt = async (n: number): Promise<RetryLater | undefined> => {
+    record.calls.attempts = n;
+    const environment = config.environments.find((e) => e.name === request.environment);
+    const signers = environment ? signersFor(config, environment) : undefined;
+    const read = readRequestFor(config, promotion);
+    const paths = [...new Set([...read.paths, ...(signers ? keyPaths(signers) : [])])];
+    // One read: the promotion branch is named by its services, so it is known before the digests are.
+    const snapshot = await repository.read({ ...read, paths });
+    localCalls += 1;
+    const plan = planPromotion(config, snapshot, promotion);
+    fillFromPlan(record, plan, snapshot);
+    // What checking a digest needs, the same for its signatures and for its evidence attestation.
+    const checking: Omit<VerifyPinOptions, 'require'> = {
+      set: signersFor(config, plan.environment),
+      files: snapshot.files,
+      github,
+      ...(request.trustedRoot ? { trustedRoot: request.trustedRoot } : {}),
+      login: loginFor(request.registryCredentials),
+      ...(request.registryTimeouts ? { registryTimeouts: request.registryTimeouts } : {}),
+      ...(runtime.runVerify ? { runVerify: runtime.runVerify } : {}),
+    };
 
-      for (const [index, service] of plan.services.entries()) {
-        const entry = record.services[index]!;
-        if (!needsVerification(service, plan)) continue;
-        const key = `${service.service}=${service.next.name}@${service.next.digest}`;
-        let result = verified.get(key);
-        if (!result) {
-          result = await verifyPin(
-            service.next,
-            {
-              set: signersFor(config, plan.environment),
-              require: config.policy.require,
-              files: snapshot.files,
-              github,
-              ...(request.trustedRoot ? { trustedRoot: request.trustedRoot } : {}),
-              login: loginFor(request.registryCredentials),
-              ...(request.registryTimeouts ? { registryTimeouts: request.registryTimeouts } : {}),
-              ...(runtime.runVerify ? { runVerify: runtime.runVerify } : {}),
-            },
-            runtime,
-          );
-          verified.set(key, result);
-        }
-        entry.verification = result;
-        if (result.verdict === 'failed') throw verificationRefusal(service.service, service.next, result);
-
-        // Required evidence, read from the signed evidence attestation on the digest (evidence-gate.ts). A rollback
-        // returns to a digest the environment already ran: holding the way back on evidence would trap a bad release.
-        if (!plan.environment.requireEvidence?.length || plan.rollback) continue;
-        const { checkEvidence, evidenceRefusal } = await import('./evidence-gate.js');
-        let evidence = evidenced.get(key);
-        if (!evidence) {
-          evidence = await checkEvidence(
-            service.next,
-            {
-              set: signersFor(config, plan.environment),
-              files: snapshot.files,
-              github,
-              environment: plan.environment,
-              now: started,
-              ...(request.trustedRoot ? { trustedRoot: request.trustedRoot } : {}),
-              login: loginFor(request.registryCredentials),
-              ...(request.registryTimeouts ? { registryTimeouts: request.registryTimeouts } : {}),
-              ...(runtime.runVerify ? { runVerify: runtime.runVerify } : {}),
-            },
-            runtime,
-          );
-          evidenced.set(key, evidence);
-        }
-        entry.evidence = evidence;
-        if (evidence.status !== 'complete') {
-          throw evidenceRefusal(service.service, service.next, plan.environment, evidence);
-        }
+    for (const [index, service] of plan.services.entries()) {
+      const entry = record.services[index]!;
+      if (!needsVerification(service, plan)) continue;
+      const key = `${service.service}=${service.next.name}@${service.next.digest}`;
+      let result = verified.get(key);
+      if (!result) {
+        result = await verifyPin(service.next, { ...checking, require: config.policy.require }, runtime);
+        verified.set(key, result);
       }
+      entry.verification = result;
+      if (result.verdict === 'failed') throw verificationRefusal(service.service, service.next, result);
 
-      if (!plan.changed || request.dryRun) {
-        record.outcome = request.dryRun && plan.changed ? 'dry-run' : 'unchanged';
-        record.changed = plan.changed;
-        break;
-      }
-
-      const content = pullRequestContent(factsOf(record, plan));
-      refuseSecrets(runtime.secrets, 'The pull request', content);
-      refuseSecrets(runtime.secrets, 'The commit', { message: plan.message, changes: plan.changes });
-      let written: WriteResult;
-      const before = opened.apiCalls?.() ?? 0;
-      try {
-        written = await repository.write({
-          snapshot,
-          branch: plan.branch,
-          direct: plan.direct,
-          changes: plan.changes,
-          message: plan.message,
-          ...(plan.direct
-            ? {}
-            : {
-                pullRequest: {
-                  ...content,
-                  labels: labelsFor(plan),
-                  reviewers: plan.environment.reviewers,
-                  autoMerge: plan.environment.autoMerge,
-                },
-              }),
-        });
-      } catch (error) {
-        writeCalls += opened.apiCalls ? opened.apiCalls() - before : 0;
-        if (!(error instanceof ConcurrentUpdateError)) throw error;
-        if (attempt >= MAX_ATTEMPTS) {
-          const lost = new SlipwayError(
-            `Promotion into ${request.environment} lost ${MAX_ATTEMPTS} races in a row for ${error.ref} in ${repository.describe()} ` +
-              `(other runs kept moving it): nothing of this run was kept; run it again, or serialize promotions with a ` +
-              `concurrency group (concurrency: slipway-<gitops-repo>-<environment>).`,
-          );
-          lost.cause = error;
-          throw lost;
-        }
-        const wait = backoffMs(attempt, RACE_BACKOFF, runtime.random);
-        logger.info(
-          `${error.message}: another run moved ${error.ref} first; reading again in ${wait} ms (attempt ${attempt + 1} of ${MAX_ATTEMPTS}).`,
+      // Required evidence, read from the signed evidence attestation on the digest (evidence-gate.ts). A rollback
+      // returns to a digest the environment already ran: holding the way back on evidence would trap a bad release.
+      if (!plan.environment.requireEvidence?.length || plan.rollback) continue;
+      const { checkEvidence, evidenceRefusal } = await import('./evidence-gate.js');
+      let evidence = evidenced.get(key);
+      if (!evidence) {
+        evidence = await checkEvidence(
+          service.next,
+          { ...checking, environment: plan.environment, now: started },
+          runtime,
         );
-        await (runtime.sleep ?? sleep)(wait);
-        continue;
+        evidenced.set(key, evidence);
       }
-      writeCalls += opened.apiCalls ? opened.apiCalls() - before : written.calls;
-      record.outcome = 'promoted';
-      record.changed = true;
-      record.commit = written.commit;
-      if (written.pullRequest) record.pullRequest = written.pullRequest;
-      if (written.merged !== undefined) record.merged = written.merged;
-      break;
+      entry.evidence = evidence;
+      if (evidence.status !== 'complete') {
+        throw evidenceRefusal(service.service, service.next, plan.environment, evidence);
+      }
     }
+
+    if (!plan.changed || request.dryRun) {
+      record.outcome = request.dryRun && plan.changed ? 'dry-run' : 'unchanged';
+      record.changed = plan.changed;
+      return;
+    }
+
+    const content = pullRequestContent(factsOf(record, plan));
+    refuseSecrets(runtime.secrets, 'The pull request', content);
+    refuseSecrets(runtime.secrets, 'The commit', { message: plan.message, changes: plan.changes });
+    let written: WriteResult;
+    const before = opened.apiCalls?.() ?? 0;
+    try {
+      written = await repository.write({
+        snapshot,
+        branch: plan.branch,
+        direct: plan.direct,
+        changes: plan.changes,
+        message: plan.message,
+        ...(plan.direct
+          ? {}
+          : {
+              pullRequest: {
+                ...content,
+                labels: labelsFor(plan),
+                reviewers: plan.environment.reviewers,
+                autoMerge: plan.environment.autoMerge,
+              },
+            }),
+      });
+    } catch (error) {
+      writeCalls += opened.apiCalls ? opened.apiCalls() - before : 0;
+      if (!(error instanceof ConcurrentUpdateError)) throw error;
+      return retryLater(`${error.message}: another run moved ${error.ref} first`, () => {
+        const lost = new SlipwayError(
+          `Promotion into ${request.environment} lost ${MAX_ATTEMPTS} races in a row for ${error.ref} in ${repository.describe()} ` +
+            `(other runs kept moving it): nothing of this run was kept; run it again, or serialize promotions with a ` +
+            `concurrency group (concurrency: slipway-<gitops-repo>-<environment>).`,
+        );
+        lost.cause = error;
+        return lost;
+      });
+    }
+    writeCalls += opened.apiCalls ? opened.apiCalls() - before : written.calls;
+    record.outcome = 'promoted';
+    record.changed = true;
+    record.commit = written.commit;
+    if (written.pullRequest) record.pullRequest = written.pullRequest;
+    if (written.merged !== undefined) record.merged = written.merged;
+  };
+
+  try {
+    await withRetry(attempt, {
+      policy: RACE_BACKOFF,
+      ...(runtime.sleep ? { sleep: runtime.sleep } : {}),
+      ...(runtime.random ? { random: runtime.random } : {}),
+      onRetry: ({ attempt: n, delayMs, reason }) =>
+        logger.info(`${reason}; reading again in ${delayMs} ms (attempt ${n + 1} of ${MAX_ATTEMPTS}).`),
+    });
   } catch (error) {
     if (!(error instanceof PolicyRefusal)) throw error;
     record.outcome = 'refused';
@@ -495,5 +485,3 @@ export function renderPromoteSummary(record: PromotionResult): string {
   );
   return lines.join('\n');
 }
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
