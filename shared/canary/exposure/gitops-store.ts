@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { backoffMs } from '../../core/retry.js';
+import { retryLater, withRetry } from '../../core/retry.js';
 import { ConcurrentUpdateError } from '../../gitops/errors.js';
 import type { PromoteRequest, PromoteRuntime } from '../../gitops/run-promote.js';
 import type { GitOpsRepository, PinHistoryEntry, RepositorySnapshot } from '../../gitops/types.js';
@@ -46,8 +46,7 @@ export interface GitOpsExposureOptions {
   random?: () => number;
 }
 
-const ATTEMPTS = 5;
-const RACE_BACKOFF = { attempts: ATTEMPTS, baseDelayMs: 250, maxDelayMs: 4000 };
+const RACE_BACKOFF = { attempts: 5, baseDelayMs: 250, maxDelayMs: 4000 };
 
 export function gitopsExposure(options: GitOpsExposureOptions): ExposureStore {
   const { repository, file, editor, service, environment, logger } = options;
@@ -80,28 +79,34 @@ export function gitopsExposure(options: GitOpsExposureOptions): ExposureStore {
 
   async function apply(weight: number, reason: string): Promise<{ commit?: string; changed: boolean }> {
     checkWeight(weight);
-    for (let attempt = 1; ; attempt++) {
-      const { snapshot: read, text } = await snapshot(false);
-      const next = editor.apply(text, file, weight);
-      if (next === text) return { changed: false };
-      try {
-        const written = await repository.write({
-          snapshot: read,
-          branch,
-          direct: true,
-          changes: [{ path: file, text: next }],
-          message: message(weight, reason),
-        });
-        logger.info(`Exposure of ${canary} set to ${formatWeight(weight)}% in ${file}: commit ${written.commit}.`);
-        return { commit: written.commit, changed: true };
-      } catch (error) {
-        // A promotion or another canary moved the branch between the read and the write: read again, re-apply.
-        if (!(error instanceof ConcurrentUpdateError) || attempt >= ATTEMPTS) throw error;
-        const wait = backoffMs(attempt, RACE_BACKOFF, options.random);
-        logger.info(`${error.message}; applying the exposure again in ${wait} ms.`);
-        await (options.sleep ?? sleep)(wait);
-      }
-    }
+    // A promotion or another canary may move the branch between the read and the write: read again, re-apply.
+    return withRetry(
+      async () => {
+        const { snapshot: read, text } = await snapshot(false);
+        const next = editor.apply(text, file, weight);
+        if (next === text) return { changed: false };
+        try {
+          const written = await repository.write({
+            snapshot: read,
+            branch,
+            direct: true,
+            changes: [{ path: file, text: next }],
+            message: message(weight, reason),
+          });
+          logger.info(`Exposure of ${canary} set to ${formatWeight(weight)}% in ${file}: commit ${written.commit}.`);
+          return { commit: written.commit, changed: true };
+        } catch (error) {
+          if (!(error instanceof ConcurrentUpdateError)) throw error;
+          return retryLater(error.message, () => error);
+        }
+      },
+      {
+        policy: RACE_BACKOFF,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(options.random ? { random: options.random } : {}),
+        onRetry: ({ delayMs, reason: why }) => logger.info(`${why}; applying the exposure again in ${delayMs} ms.`),
+      },
+    );
   }
 
   function message(weight: number, reason: string): string {
@@ -200,5 +205,3 @@ export function gitopsExposure(options: GitOpsExposureOptions): ExposureStore {
     );
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
