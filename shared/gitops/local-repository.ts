@@ -314,13 +314,6 @@ export function localRepository(path: string, options: LocalRepositoryOptions): 
     }
   }
 
-  /** The ref checked out in the work tree; undefined for a bare repository or a detached HEAD. */
-  async function checkedOutBranch(bare: boolean): Promise<string | undefined> {
-    if (bare) return undefined;
-    const result = await git(['symbolic-ref', '--quiet', 'HEAD'], { okCodes: [0, 1] });
-    return result.code === 0 ? result.stdout.trim() : undefined;
-  }
-
   async function refuseDirtyPaths(paths: string[]): Promise<void> {
     const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...paths]);
     const dirty = status.stdout
@@ -338,9 +331,10 @@ export function localRepository(path: string, options: LocalRepositoryOptions): 
     if (request.changes.length === 0) throw new SlipwayError('Nothing to write: the promotion changes no file.');
     const { snapshot } = request;
     if (request.direct) {
-      const { bare } = await layout();
+      // layout() reads the default branch from HEAD: in a work tree, that is the branch checked out there.
+      const { bare, defaultBranch } = await layout();
       const ref = `refs/heads/${snapshot.defaultBranch}`;
-      const followWorkTree = (await checkedOutBranch(bare)) === ref;
+      const followWorkTree = !bare && defaultBranch === snapshot.defaultBranch;
       if (followWorkTree) await refuseDirtyPaths(request.changes.map((change) => normalizePath(change.path)));
       const next = await commit(snapshot.head, request);
       await moveRef(ref, next, snapshot.head, `slipway: ${titleOf(request.message)}`);
