@@ -1,4 +1,4 @@
-import { InvalidValueError, SlipwayError } from '../core/errors.js';
+import { describeError, InvalidValueError, SlipwayError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import {
   DEFAULT_RETRY,
@@ -202,7 +202,7 @@ export class PrometheusClient {
           ({ response, text } = await this.#post(url, body));
         } catch (error) {
           if (error instanceof PrometheusError) throw error;
-          const detail = describe(error);
+          const detail = describeError(error);
           return retryLater(detail, giveUp(detail));
         }
         if (response.status === 401 || response.status === 403) {
@@ -325,10 +325,4 @@ function parseValue(value: unknown): number {
 
 function firstLine(text: string): string {
   return (text.trim().split('\n')[0] ?? '').slice(0, 200);
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ? `${error.message} (${cause.code})` : error.message;
 }

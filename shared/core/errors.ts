@@ -63,3 +63,13 @@ export class ConfigurationError extends SlipwayError {
     return wrapped;
   }
 }
+
+/**
+ * An error as its message, followed by its cause's code where it has one: a failed fetch says only "fetch failed"
+ * or "terminated", and the code (ECONNRESET, ENOTFOUND) says what happened.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return code ? `${error.message} (${String(code)})` : error.message;
+}

@@ -1,4 +1,4 @@
-import { SlipwayError } from '../core/errors.js';
+import { describeError, SlipwayError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import {
   DEFAULT_RETRY,
@@ -82,7 +82,7 @@ export class RegistryTransport {
           // Our own errors (a refused token request, too many redirects, a stall) are answers, not network
           // faults: a registry that said nothing for a minute is not waited on again.
           if (error instanceof SlipwayError) throw error;
-          return retryLater(describe(error), () => networkError(request, error));
+          return retryLater(describeError(error), () => networkError(request, error));
         }
         if (request.accept.includes(response.status)) return response;
         if (isRetryableStatus(response.status)) {
@@ -192,17 +192,9 @@ function hint401(request: RegistryRequest): string {
 }
 
 function networkError(request: RegistryRequest, error: unknown): StoreError {
-  const wrapped = new StoreError(request.operation, `could not reach ${request.registry}: ${describe(error)}`);
+  const wrapped = new StoreError(request.operation, `could not reach ${request.registry}: ${describeError(error)}`);
   wrapped.cause = error;
   return wrapped;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error.cause as { code?: string } | undefined)?.code;
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }
 
 /** The first `limit` bytes of a body as text; the rest is not read. */

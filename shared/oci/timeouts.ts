@@ -1,4 +1,4 @@
-import { SlipwayError } from '../core/errors.js';
+import { describeError, SlipwayError } from '../core/errors.js';
 
 // Connect and idle timeouts for every request to a registry (and its token server). Node's fetch waits 300 s
 // for response headers and 300 s between body bytes, and then says only "terminated"; a stalled registry
@@ -148,7 +148,7 @@ function guardBody(response: Response, idleMs: number, context: StallContext, co
           }
           // undici says only "terminated" when a connection breaks mid-body; say who broke off, and during what.
           const lost = new SlipwayError(
-            `${context.server} broke off while ${context.action}: ${describeCause(error)}.`,
+            `${context.server} broke off while ${context.action}: ${describeError(error)}.`,
           );
           lost.cause = error;
           throw lost;
@@ -171,10 +171,4 @@ function guardBody(response: Response, idleMs: number, context: StallContext, co
   // Relative Location headers resolve against the URL that answered; keep it on the copy.
   Object.defineProperty(guarded, 'url', { value: response.url });
   return guarded;
-}
-
-function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }

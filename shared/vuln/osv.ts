@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SlipwayError } from '../core/errors.js';
+import { describeError, SlipwayError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import {
   DEFAULT_RETRY,
@@ -214,7 +214,7 @@ export class OsvClient {
       await rename(temporary, path);
     } catch (error) {
       // The cache only saves requests; failing to write it must not fail the scan.
-      this.#logger.debug(`OSV cache: could not write ${id}: ${describe(error)}`);
+      this.#logger.debug(`OSV cache: could not write ${id}: ${describeError(error)}`);
     }
   }
 
@@ -279,7 +279,7 @@ export class OsvClient {
           });
         } catch (error) {
           if (error instanceof OsvUnavailableError) throw error;
-          return retryLater(describe(error), giveUp(describe(error)));
+          return retryLater(describeError(error), giveUp(describeError(error)));
         }
       },
       {
@@ -324,12 +324,4 @@ async function errorDetail(response: Response): Promise<string> {
   } catch {
     return '';
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error.cause as { code?: string } | undefined)?.code;
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }
