@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { Logger } from '../core/logger.js';
 import type { Digest } from '../oci/types.js';
 import type { StoredAttestation } from './stores.js';
@@ -126,16 +127,4 @@ function bundleStatementKey(bundle: BundleJson): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** JSON with object keys sorted at every level (RFC 8785's ordering; numbers as JavaScript writes them). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -1,9 +1,10 @@
 import { PREDICATE_TYPES } from '../../attest/types.js';
+import { canonicalJson } from '../../core/canonical-json.js';
 import { ConfigurationError, showValue } from '../../core/errors.js';
 import { describeJsonFailure, fileError } from '../../core/files.js';
 import { ATTESTATIONS_RECORD, type AttestationsRecordFile } from '../../records/attestations.js';
 import { BUILD_RECORD, type BuildRecordFile } from '../../records/build.js';
-import { CANARY_RECORD } from '../../records/canary.js';
+import { CANARY_RECORD, type CanaryRecordFile } from '../../records/canary.js';
 import { PROMOTION_RECORD, type PromotionRecordFile } from '../../records/promotion.js';
 import { parseRecord, RECORD_TYPE_PREFIX, type RecordKind, type RecordOrigin } from '../../records/record.js';
 import { SBOM_RECORD, type SbomRecordFile } from '../../records/sbom.js';
@@ -132,7 +133,7 @@ export async function collectRecords(patterns: readonly string[], workspace: str
       ? verificationItem(verification.from, verification.record.value as unknown as VerificationRecordFile)
       : absent('verification'),
     promotions: promotions.length > 0 ? promotionsItem(promotions) : absent('promotion'),
-    canary: canary ? canaryItem(canary.from, canary.record.value) : absent('canary'),
+    canary: canary ? canaryItem(canary.from, canary.record.value as unknown as CanaryRecordFile) : absent('canary'),
     ignored,
   };
 }
@@ -378,56 +379,30 @@ function promotionsItem(promotions: { record: ReadRecord; from: Provenance[] }[]
       };
 }
 
-const CANARY_DECISIONS = new Set<CanaryEvidence['decision']>(['promote', 'rollback', 'inconclusive', 'continue']);
-
 /**
- * canary.json (shared/records/canary.ts, written in parallel with this collector) read defensively: the schema has
- * already held it, but a field of an unexpected shape is left out rather than guessed at. A metric whose ratio or
- * bounds are null (no data, unbounded) is kept out of `metrics`, which holds numbers, and said in `reasons`.
+ * canary.json as its schema holds it (shared/records/canary.ts). A metric whose ratio or bounds are null (no data,
+ * unbounded) is kept out of `metrics`, which holds numbers, and said in `reasons`.
  */
-function canaryItem(from: Provenance[], record: Record<string, unknown>): EvidenceItem<CanaryEvidence> {
-  const decision = record.decision;
-  if (typeof decision !== 'string' || !CANARY_DECISIONS.has(decision as CanaryEvidence['decision'])) {
-    return {
-      state: 'missing',
-      reason: `the canary record ${from[0]?.location} has no decision this Slipway reads (promote, rollback, inconclusive or continue)`,
-    };
-  }
-  const number = (key: string) =>
-    typeof record[key] === 'number' && Number.isFinite(record[key]) ? { [key]: record[key] as number } : {};
-  const reasons = (Array.isArray(record.reasons) ? record.reasons : []).flatMap((reason: unknown) => {
-    if (typeof reason === 'string') return [reason];
-    const r = reason as { code?: unknown; message?: unknown } | null;
-    return typeof r?.message === 'string' ? [typeof r.code === 'string' ? `${r.code}: ${r.message}` : r.message] : [];
-  });
+function canaryItem(from: Provenance[], record: CanaryRecordFile): EvidenceItem<CanaryEvidence> {
+  const reasons = record.reasons.map((reason) => `${reason.code}: ${reason.message}`);
   const metrics: CanaryEvidence['metrics'] = [];
-  for (const metric of Array.isArray(record.metrics) ? record.metrics : []) {
-    const m = metric as {
-      name?: unknown;
-      observedRatio?: unknown;
-      confidence?: { lower?: unknown; upper?: unknown };
-      lower?: unknown;
-      upper?: unknown;
-    } | null;
-    if (!m || typeof m.name !== 'string') continue;
-    const lower = m.confidence ? m.confidence.lower : m.lower;
-    const upper = m.confidence ? m.confidence.upper : m.upper;
-    const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-    if (finite(m.observedRatio) && finite(lower) && finite(upper)) {
-      metrics.push({ name: m.name, observedRatio: m.observedRatio, lower, upper });
+  for (const metric of record.metrics) {
+    const { observedRatio, confidence } = metric;
+    if (observedRatio !== null && confidence.lower !== null && confidence.upper !== null) {
+      metrics.push({ name: metric.name, observedRatio, lower: confidence.lower, upper: confidence.upper });
     } else {
-      reasons.push(`${m.name}: no bounded ratio yet (too little data)`);
+      reasons.push(`${metric.name}: no bounded ratio yet (too little data)`);
     }
   }
   const value: CanaryEvidence = {
-    decision: decision as CanaryEvidence['decision'],
-    ...(typeof record.environment === 'string' ? { environment: record.environment } : {}),
-    ...number('step'),
-    ...number('weight'),
+    decision: record.decision,
+    ...(record.environment !== undefined ? { environment: record.environment } : {}),
+    step: record.step,
+    weight: record.weight,
     reasons,
     metrics,
-    ...number('canaryRequests'),
-    ...number('excessErrors'),
+    canaryRequests: record.canaryRequests,
+    excessErrors: record.excessErrors,
   };
   return value.decision === 'rollback'
     ? {
@@ -437,15 +412,4 @@ function canaryItem(from: Provenance[], record: Record<string, unknown>): Eviden
         reason: `the canary decided to roll back${value.reasons[0] ? `: ${value.reasons[0]}` : ''}`,
       }
     : { state: 'present', from, value };
-}
-
-/** JSON with object keys sorted, so that two files with the same content in another key order compare equal. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(
-          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : inner,
-  );
 }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, predicateDigest, ReusePolicy, statementKey } from '../../../shared/attest/reuse.js';
+import { predicateDigest, ReusePolicy, statementKey } from '../../../shared/attest/reuse.js';
 import { signStatement } from '../../../shared/attest/sign.js';
 import type { StoredAttestation } from '../../../shared/attest/stores.js';
 import type { Statement } from '../../../shared/attest/types.js';
+import { canonicalJson } from '../../../shared/core/canonical-json.js';
 import type { Logger } from '../../../shared/core/logger.js';
 import { keylessSigning } from '../../support/attestations.js';
 import { GITHUB_ISSUER, type Sigstore, startSigstore } from '../../support/sigstore.js';
