@@ -399,17 +399,6 @@ function imageOfSubject(subject: Subject): ImageReference & { digest: Digest } {
   };
 }
 
-export function readSubjectFile(path: string): Subject {
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { subject?: Subject } & Partial<Subject>;
-  const subject = parsed.subject ?? (parsed as Subject);
-  if (!subject?.name || !subject?.digest) {
-    throw new SlipwayError(
-      `${path} is neither a build record nor a subject record: it has no subject name and digest.`,
-    );
-  }
-  return subject;
-}
-
 export function renderSignSummary(record: SignRecord): string {
   const rows = record.attestations.map((a) => [
     a.predicateType,

@@ -1,4 +1,3 @@
-import { InvalidValueError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Distro, Package } from '../sbom/types.js';
 import type { NotQueried } from './ecosystems.js';
@@ -51,15 +50,6 @@ export interface EvaluateInput {
   /** Ids (purls) of the image being gated: a VEX statement about it with no subcomponents covers every package. */
   subjects?: readonly string[];
   now: Date;
-}
-
-const FAIL_ON: readonly FailOn[] = ['none', 'low', 'medium', 'high', 'critical'];
-
-/** Reads a fail-on value; throws InvalidValueError for anything else. */
-export function parseFailOn(value: string): FailOn {
-  const lowered = value.trim().toLowerCase();
-  if ((FAIL_ON as readonly string[]).includes(lowered)) return lowered as FailOn;
-  throw new InvalidValueError('severity threshold', value, FAIL_ON.join(', '));
 }
 
 /** Holds findings against the user's decisions, the baseline and the threshold. */

@@ -104,11 +104,6 @@ export function isRawStatement(template: Template): boolean {
   return rest.length === 0 && only !== undefined && 'name' in only && only.name === 'raw';
 }
 
-/** Whether the template uses `{{commit_date}}`, which needs the commit time. */
-export function usesCommitDate(template: Template): boolean {
-  return template.some((node) => 'helper' in node && node.helper === 'commit_date');
-}
-
 // Handlebars escapes what `{{…}}` prints for HTML; metadata-action's tags are computed with that, so an
 // `&` in a branch name becomes `&amp;` and then `-amp-` in the tag. Kept for identical tags.
 const HTML_ESCAPES: Record<string, string> = {
