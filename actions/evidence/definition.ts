@@ -102,9 +102,8 @@ export const evidence = defineAction({
       },
     );
     outputs.set('comment-url', outcome.commentUrl ?? '');
-    const line = { complete: 'complete', incomplete: 'incomplete', failed: 'failed' }[outcome.result.status];
     logger.info(
-      `Evidence ${line}${outcome.result.missing.length ? `: missing or failed ${outcome.result.missing.join(', ')}` : ''}.`,
+      `Evidence ${outcome.result.status}${outcome.result.missing.length ? `: missing or failed ${outcome.result.missing.join(', ')}` : ''}.`,
     );
   },
 });

@@ -24,7 +24,7 @@ export class TrustedRootError extends SlipwayError {
 
 type TimeRange = { start?: Date; end?: Date } | undefined;
 
-/** What is wrong with a trusted root (protobuf-specs JSON, or an already parsed TrustedRoot); empty when nothing. */
+/** What is wrong with a trusted root (protobuf-specs JSON, parsed here); empty when nothing. */
 export function trustedRootProblems(root: object): string[] {
   let parsed: TrustedRoot;
   try {

@@ -82,7 +82,7 @@ export function code(value: unknown, max = MAX_NAME): string {
   return s === '' ? '—' : markdownCode(s);
 }
 
-export function clip(value: string, max: number): string {
+function clip(value: string, max: number): string {
   const chars = Array.from(value);
   return chars.length <= max ? value : `${chars.slice(0, max - 1).join('')}…`;
 }
@@ -90,7 +90,7 @@ export function clip(value: string, max: number): string {
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 3 });
 
 /** A number from the record; anything else (a hostile record) as text. */
-export function num(value: unknown): string {
+function num(value: unknown): string {
   return typeof value === 'number' && Number.isFinite(value) ? NUMBER.format(value) : text(value, 40);
 }
 
@@ -121,7 +121,7 @@ const PROVENANCE_KIND: Readonly<Record<string, string>> = {
 };
 
 /** Where an item came from, short: the first two sources (one label per kind), then how many more. */
-export function provenance(from: readonly Provenance[]): string {
+function provenance(from: readonly Provenance[]): string {
   if (from.length === 0) return '—';
   const shown: string[] = [];
   let kind: string | undefined;
@@ -134,7 +134,7 @@ export function provenance(from: readonly Provenance[]): string {
 }
 
 /** An identifier number (a deployment id), without grouping. */
-export function id(value: unknown): string {
+function id(value: unknown): string {
   return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : text(value, 40);
 }
 

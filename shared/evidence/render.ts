@@ -62,7 +62,6 @@ export interface RenderedEvidence {
 const MARKER_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 const MARKER_LINE = /^<!-- slipway:evidence:([^\s>]*) -->$/;
 
-/** `<!-- slipway:evidence:<key> -->`: how the sticky comment finds its own body again. */
 /**
  * The one part of a rendering that changes on every run even when the evidence does not: when it was recorded.
  * It sits between these two hidden comments, so a publisher can compare two renderings without it
@@ -77,6 +76,7 @@ export function withoutRecordedTime(markdown: string): string {
   return markdown.replace(/<!-- slipway:recorded -->[^<]*<!-- \/slipway:recorded -->/g, '');
 }
 
+/** `<!-- slipway:evidence:<key> -->`: how the sticky comment finds its own body again. */
 export function evidenceMarker(key: string): string {
   if (!MARKER_KEY.test(key) || key.includes('--')) {
     throw new InvalidValueError(

@@ -265,36 +265,37 @@ export async function runEvidence(request: EvidenceRequest, runtime: EvidenceRun
       });
     }
   }
-  const sha = result.source.commit ?? env.GITHUB_SHA;
   if (request.publish.includes('deployment') && needsGitHub('deployment') && octokit && facts.owner && facts.repo) {
     const environments = deploymentEnvironments(result, request.environment);
-    if (!sha) logger.warning('No deployment: the commit is unknown (no source commit in the records, no GITHUB_SHA).');
+    if (!commit)
+      logger.warning('No deployment: the commit is unknown (no source commit in the records, no GITHUB_SHA).');
     else if (environments.length === 0) logger.info('No deployment: no environment was given or promoted into.');
-    const { deploymentStateFor, publishDeployment } = await import('./publish/deployments.js');
-    const { owner, repo } = facts;
-    for (const environment of sha ? environments : []) {
-      const commitSha = sha as string;
-      await attempt('deployment', `the deployment to ${environment}`, async () => {
-        const state = deploymentStateFor(result.status);
-        const made = await publishDeployment({
-          octokit,
-          owner,
-          repo,
-          sha: commitSha,
-          environment,
-          ...(result.subject.digest ? { digest: result.subject.digest } : {}),
-          ...(recordUrl ? { recordUrl, logUrl: recordUrl } : {}),
-          state,
-          description: statusLine(result),
-          autoInactive: request.autoInactive,
+    else {
+      const { deploymentStateFor, publishDeployment } = await import('./publish/deployments.js');
+      const { owner, repo } = facts;
+      for (const environment of environments) {
+        await attempt('deployment', `the deployment to ${environment}`, async () => {
+          const state = deploymentStateFor(result.status);
+          const made = await publishDeployment({
+            octokit,
+            owner,
+            repo,
+            sha: commit,
+            environment,
+            ...(result.subject.digest ? { digest: result.subject.digest } : {}),
+            ...(recordUrl ? { recordUrl, logUrl: recordUrl } : {}),
+            state,
+            description: statusLine(result),
+            autoInactive: request.autoInactive,
+          });
+          logger.info(`Deployment ${made.id} to ${environment}: ${state}.`);
+          outcome.published.push(`deployment:${environment}`);
         });
-        logger.info(`Deployment ${made.id} to ${environment}: ${state}.`);
-        outcome.published.push(`deployment:${environment}`);
-      });
+      }
     }
   }
   if (request.publish.includes('status') && needsGitHub('status') && octokit && facts.owner && facts.repo) {
-    if (!sha) logger.warning('No commit status: the commit is unknown (no source commit, no GITHUB_SHA).');
+    if (!commit) logger.warning('No commit status: the commit is unknown (no source commit, no GITHUB_SHA).');
     else {
       const { commitStateFor, publishCommitStatus } = await import('./publish/status.js');
       const { owner, repo } = facts;
@@ -303,7 +304,7 @@ export async function runEvidence(request: EvidenceRequest, runtime: EvidenceRun
           octokit,
           owner,
           repo,
-          sha,
+          sha: commit,
           ...(request.environment ? { environment: request.environment } : {}),
           state: commitStateFor(result.status),
           description: statusLine(result),

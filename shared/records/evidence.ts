@@ -3,9 +3,10 @@ import type { EvidenceResult } from '../evidence/types.js';
 import { parseRecord, type Recorded, type RecordOrigin, readRecord, recordKind } from './record.js';
 
 // evidence.json, the evidence action's record; its schema is schemas/evidence.schema.json. The fields are the
-// evidence result (shared/evidence/types.ts, EvidenceResult), with _type and version in front. Besides the file,
-// the same record travels as the predicate of the evidence attestation that promote verifies; a reader of either
-// goes through this module, so the record is checked against its schema wherever it comes from.
+// evidence result (shared/evidence/types.ts, EvidenceResult), with _type and version in front. The same record
+// travels as the predicate of the evidence attestation that promote verifies; promote (gitops/evidence-gate.ts)
+// reads that predicate item by item, treating an unreadable item as missing rather than refusing the whole record,
+// so it does not go through the schema check here.
 
 export const EVIDENCE_RECORD = recordKind('evidence', 'evidence.json');
 

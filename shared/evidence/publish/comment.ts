@@ -50,8 +50,10 @@ export async function tokenLogin(octokit: SlipwayOctokit): Promise<string> {
   }
 }
 
-/** GitHub stores what it is sent, but answers with CRLF line ends where a browser edited; compare without them. */
-/** Same evidence: equal but for line endings and the time each was recorded (a re-run is not news). */
+/**
+ * Same evidence: equal but for line endings and the time each was recorded (a re-run is not news). GitHub stores
+ * what it is sent, but answers with CRLF line ends where a browser edited; compare without them.
+ */
 function sameBody(a: string | undefined, b: string): boolean {
   const comparable = (body: string) => withoutRecordedTime(body.replace(/\r\n/g, '\n'));
   return a !== undefined && comparable(a) === comparable(b);
