@@ -40,9 +40,9 @@ export interface RestUrls {
   web: string;
 }
 
-const DOCS = 'https://docs.github.com/rest';
+export const DOCS = 'https://docs.github.com/rest';
 
-function iso(date: Date): string {
+export function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

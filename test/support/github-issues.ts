@@ -1,6 +1,6 @@
 import { commitOnBranch, git, revParse } from './git-plumbing.js';
 import type { GitHost, HostedRepository, PullState, UserState } from './github-git.js';
-import { type RestAnswer, type RestUrls, userJson } from './github-git-rest.js';
+import { DOCS, iso, type RestAnswer, type RestUrls, userJson } from './github-git-rest.js';
 
 // What the evidence action writes to GitHub, served by the fake over its hosted repositories: issue comments (the
 // sticky evidence comment on pull requests), the token's identity (GET /user), deployments with their statuses, and
@@ -83,16 +83,15 @@ export interface CommitStatusState {
   createdAt: Date;
 }
 
-const DOCS = 'https://docs.github.com/rest';
 const NOT_ACCESSIBLE = 'Resource not accessible by integration';
 
-function iso(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-const notFound = (): RestAnswer => ({
+export const notFound = (): RestAnswer => ({
   status: 404,
   body: { message: 'Not Found', documentation_url: DOCS, status: '404' },
+});
+const forbidden = (message = NOT_ACCESSIBLE): RestAnswer => ({
+  status: 403,
+  body: { message, documentation_url: DOCS, status: '403' },
 });
 const unprocessable = (message: string, field?: string): RestAnswer => ({
   status: 422,
@@ -175,7 +174,7 @@ export class IssueStore {
     const key = `${method} ${template}`;
     if (key === 'GET /user') {
       if (!this.options.login) {
-        return { status: 403, body: { message: NOT_ACCESSIBLE, documentation_url: DOCS, status: '403' } };
+        return forbidden();
       }
       const user = this.identity;
       return {
@@ -204,7 +203,7 @@ export class IssueStore {
     const repository = r.fullName.toLowerCase();
     const refusal = this.#readOnly.get(repository);
     if (refusal !== undefined && method !== 'GET') {
-      return { status: 403, body: { message: refusal, documentation_url: DOCS, status: '403' } };
+      return forbidden(refusal);
     }
     const input = (body ?? {}) as Record<string, unknown>;
     const api = `${urls.api}/repos/${r.fullName}`;
@@ -214,7 +213,7 @@ export class IssueStore {
         const issue = issueOf(r, third);
         if (!issue) return notFound();
         const all = this.commentsOn(r, issue.number).sort((a, b) => a.id - b.id);
-        return this.#page(all, query, self, (c) => this.#commentJson(urls, r, c));
+        return listingPage(all, query, self, (c) => this.#commentJson(urls, r, c), this.options.pageSize);
       }
       case 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments': {
         const issue = issueOf(r, third);
@@ -244,7 +243,7 @@ export class IssueStore {
         // GitHub lets a token edit only what its identity wrote (unless it administers the repository, which the
         // tokens the evidence action meets do not): someone else's comment is refused.
         if (comment.author.id !== this.identity.id) {
-          return { status: 403, body: { message: NOT_ACCESSIBLE, documentation_url: DOCS, status: '403' } };
+          return forbidden();
         }
         const text = String(input.body);
         if (text.length > 65_536) return unprocessable('Body is too long (maximum is 65536 characters)', 'body');
@@ -259,7 +258,7 @@ export class IssueStore {
           .filter((d) => !query.has('task') || d.task === query.get('task'))
           .filter((d) => !query.has('environment') || d.environment === query.get('environment'))
           .sort((a, b) => b.id - a.id);
-        return this.#page(matching, query, self, (d) => this.#deploymentJson(urls, r, d));
+        return listingPage(matching, query, self, (d) => this.#deploymentJson(urls, r, d), this.options.pageSize);
       }
       case 'POST /repos/{owner}/{repo}/deployments': {
         const ref = String(input.ref);
@@ -308,7 +307,13 @@ export class IssueStore {
         const deployment = this.deploymentsOf(r).find((d) => d.id === Number(third));
         if (!deployment) return notFound();
         const statuses = [...deployment.statuses].sort((a, b) => b.id - a.id);
-        return this.#page(statuses, query, self, (s) => this.#deploymentStatusJson(urls, r, deployment, s));
+        return listingPage(
+          statuses,
+          query,
+          self,
+          (s) => this.#deploymentStatusJson(urls, r, deployment, s),
+          this.options.pageSize,
+        );
       }
       case 'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': {
         const deployment = this.deploymentsOf(r).find((d) => d.id === Number(third));
@@ -377,25 +382,11 @@ export class IssueStore {
         const sha = await revParse(r.dir, third);
         if (!sha) return notFound();
         const statuses = this.statusesOf(r, sha).sort((a, b) => b.id - a.id);
-        return this.#page(statuses, query, self, (s) => this.#commitStatusJson(urls, r, s));
+        return listingPage(statuses, query, self, (s) => this.#commitStatusJson(urls, r, s), this.options.pageSize);
       }
       default:
         return notFound();
     }
-  }
-
-  /** A page of a listing, paged as GitHub pages: page and per_page, with a Link to the next page. */
-  #page<T>(all: T[], query: URLSearchParams, self: URL, json: (item: T) => unknown): RestAnswer {
-    const perPage = Math.min(Number(query.get('per_page') ?? 30), 100, this.options.pageSize ?? 100);
-    const page = Number(query.get('page') ?? 1);
-    const slice = all.slice((page - 1) * perPage, page * perPage);
-    const headers: Record<string, string> = {};
-    if (page * perPage < all.length) {
-      const next = new URL(self);
-      next.searchParams.set('page', String(page + 1));
-      headers.link = `<${next}>; rel="next"`;
-    }
-    return { status: 200, body: slice.map(json), headers };
   }
 
   #commentJson(urls: RestUrls, r: HostedRepository, c: CommentState): Record<string, unknown> {
@@ -479,6 +470,29 @@ export class IssueStore {
       creator: userJson(urls, s.creator),
     };
   }
+}
+
+/**
+ * A page of a listing, paged as GitHub pages: page and per_page (at most 100, and at most `pageSize` when a test
+ * asks for small pages), with a Link to the next page.
+ */
+export function listingPage<T>(
+  all: T[],
+  query: URLSearchParams,
+  self: URL,
+  json: (item: T) => unknown,
+  pageSize = 100,
+): RestAnswer {
+  const perPage = Math.min(Number(query.get('per_page') ?? 30), 100, pageSize);
+  const page = Number(query.get('page') ?? 1);
+  const slice = all.slice((page - 1) * perPage, page * perPage);
+  const headers: Record<string, string> = {};
+  if (page * perPage < all.length) {
+    const next = new URL(self);
+    next.searchParams.set('page', String(page + 1));
+    headers.link = `<${next}>; rel="next"`;
+  }
+  return { status: 200, body: slice.map(json), headers };
 }
 
 /** Issues are pull requests here: the fake hosts no plain issues. */

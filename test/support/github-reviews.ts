@@ -1,6 +1,7 @@
 import { git } from './git-plumbing.js';
 import type { GitHost, HostedRepository } from './github-git.js';
-import { handleGitRest, type RestAnswer, type RestUrls, userJson } from './github-git-rest.js';
+import { DOCS, handleGitRest, iso, type RestAnswer, type RestUrls, userJson } from './github-git-rest.js';
+import { listingPage, notFound } from './github-issues.js';
 
 // What the evidence action reads from GitHub, served by the fake over its hosted repositories: the pull requests
 // associated with a commit, a pull request's reviews (paginated), and a workflow run. github-server.ts checks every
@@ -59,17 +60,11 @@ export interface RunSeed {
   createdAt?: Date;
 }
 
-const DOCS = 'https://docs.github.com/rest';
 /**
  * The description says format email, which the bot's noreply address (41898282+github-actions[bot]@…) fails in
  * ajv-formats' reading: the fake drops the brackets so that its answer passes the check (GitHub sends them as they are).
  */
 const emailOf = (email: string) => email.replace(/[[\]]/g, '');
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-const notFound = (): RestAnswer => ({
-  status: 404,
-  body: { message: 'Not Found', documentation_url: DOCS, status: '404' },
-});
 
 export class ReviewStore {
   readonly reviews: ReviewState[] = [];
@@ -172,13 +167,13 @@ export class ReviewStore {
         const bodies = [];
         for (const pull of matching.sort((a, b) => b.number - a.number))
           bodies.push(await this.#pullJson(urls, r, pull.number));
-        return this.#page(bodies, query, self, (body) => body);
+        return listingPage(bodies, query, self, (body) => body, this.options.pageSize);
       }
       case 'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews': {
         const number = Number(third);
         if (!r.pulls.some((pull) => pull.number === number)) return notFound();
         const reviews = this.reviews.filter((review) => review.repository === r.fullName && review.pull === number);
-        return this.#page(reviews, query, self, (review) => this.#reviewJson(urls, r, review));
+        return listingPage(reviews, query, self, (review) => this.#reviewJson(urls, r, review), this.options.pageSize);
       }
       case 'GET /repos/{owner}/{repo}/actions/runs/{run_id}': {
         const run = this.runs.get(`${r.fullName}#${third}`);
@@ -207,19 +202,6 @@ export class ReviewStore {
       undefined,
     );
     return answer.body;
-  }
-
-  #page<T>(all: T[], query: URLSearchParams, self: URL, json: (item: T) => unknown): RestAnswer {
-    const perPage = Math.min(Number(query.get('per_page') ?? 30), 100, this.options.pageSize ?? 100);
-    const page = Number(query.get('page') ?? 1);
-    const slice = all.slice((page - 1) * perPage, page * perPage);
-    const headers: Record<string, string> = {};
-    if (page * perPage < all.length) {
-      const next = new URL(self);
-      next.searchParams.set('page', String(page + 1));
-      headers.link = `<${next}>; rel="next"`;
-    }
-    return { status: 200, body: slice.map(json), headers };
   }
 
   #reviewJson(urls: RestUrls, r: HostedRepository, review: ReviewState): Record<string, unknown> {
