@@ -1,6 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
@@ -9,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harnessEvent } from '../support/events.js';
 import { type OsvServer, startOsvServer } from '../support/osv-server.js';
 import { type PhaseResult, repositoryRoot, runActionYml } from '../support/runner-harness.js';
+import { writeServerApp } from '../support/server-app.js';
 import { startRegistry, type TestRegistry } from '../support/services.js';
-import { githubToken, type Sigstore, startSigstore } from '../support/sigstore.js';
+import { type Sigstore, startSigstore, writeSigningFiles } from '../support/sigstore.js';
+import { startTokenService, type TokenService } from '../support/token-service.js';
 
 // The records chained through the BUILT actions, each step taking the previous step's outputs exactly as a
 // workflow passes them (`${{ steps.x.outputs.y }}` is the output's text, put into an input):
@@ -34,35 +34,22 @@ const REF = release.env.GITHUB_REF!;
 let registry: TestRegistry;
 let osv: OsvServer;
 let sigstore: Sigstore;
-let oidc: Server;
-let oidcUrl: string;
+let tokens: TokenService;
 let workspace: string;
 let schemas: Record<'subject' | 'build' | 'sbom' | 'attestations' | 'verification' | 'sbomFiles', ValidateFunction>;
 
 beforeAll(async () => {
-  [registry, osv, sigstore] = await Promise.all([startRegistry(), startOsvServer(), startSigstore()]);
-  // The runner's OIDC endpoint, with the claims of the release workflow the event describes.
-  oidc = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({ value: githubToken({ repository: REPOSITORY, ref: REF, repository_visibility: 'public' }) }),
-    );
-  });
-  await new Promise<void>((done) => oidc.listen(0, '127.0.0.1', done));
-  oidcUrl = `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`;
+  // The runner's OIDC endpoint answers with the claims of the release workflow the event describes.
+  [registry, osv, sigstore, tokens] = await Promise.all([
+    startRegistry(),
+    startOsvServer(),
+    startSigstore(),
+    startTokenService(() => ({ repository: REPOSITORY, ref: REF, repository_visibility: 'public' })),
+  ]);
 
   workspace = mkdtempSync(join(tmpdir(), 'slipway-chain-ws-'));
-  mkdirSync(join(workspace, 'bin'));
-  writeFileSync(join(workspace, 'bin/server'), '#!/bin/sh\necho serving\n');
-  chmodSync(join(workspace, 'bin/server'), 0o755);
-  mkdirSync(join(workspace, 'app/node_modules/left-pad'), { recursive: true });
-  writeFileSync(join(workspace, 'app/server.js'), 'console.log("hello");\n');
-  writeFileSync(join(workspace, 'app/node_modules/left-pad/package.json'), '{"name":"left-pad","version":"1.3.0"}\n');
-  writeFileSync(join(workspace, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
-  writeFileSync(
-    join(workspace, 'signing-config.json'),
-    JSON.stringify({ fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }),
-  );
+  writeServerApp(workspace);
+  writeSigningFiles(workspace, sigstore);
 
   // The schemas as files, compiled here: the test does not trust the product's own reader to apply them.
   const files = ['subject', 'build', 'sbom', 'attestations', 'verification'].map((name) =>
@@ -81,7 +68,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([registry?.stop(), osv?.close(), sigstore?.close(), new Promise((done) => oidc?.close(done))]);
+  await Promise.all([registry?.stop(), osv?.close(), sigstore?.close(), tokens?.close()]);
 });
 
 /** One step of the job: the release event, the runner's OIDC endpoint, this workspace. */
@@ -89,7 +76,7 @@ const step = async (name: string, inputs: Record<string, string>): Promise<Phase
   const { main } = await runActionYml(action(name), {
     workspace,
     event: release.event,
-    env: { ...release.env, ACTIONS_ID_TOKEN_REQUEST_URL: oidcUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-token' },
+    env: { ...release.env, ...tokens.env },
     inputs,
     timeoutMs: 180_000,
   });

@@ -1,7 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
@@ -10,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceRecordFile } from '../../../shared/records/evidence.js';
 import { harnessEvent } from '../../support/events.js';
 import { type OsvServer, startOsvServer } from '../../support/osv-server.js';
+import { releaseKey } from '../../support/release-fixtures.js';
 import { type PhaseResult, repositoryRoot, runActionYml } from '../../support/runner-harness.js';
+import { writeServerApp } from '../../support/server-app.js';
 import { startRegistry, type TestRegistry } from '../../support/services.js';
-import { githubToken, type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { type Sigstore, startSigstore } from '../../support/sigstore.js';
+import { startTokenService, type TokenService } from '../../support/token-service.js';
 
 // The whole chain of records through the BUILT actions, ending in evidence, as a release workflow runs it:
 //
@@ -44,30 +44,21 @@ const JUNIT = `<?xml version="1.0" encoding="UTF-8"?>
 let registry: TestRegistry;
 let osv: OsvServer;
 let sigstore: Sigstore;
-let oidc: Server;
-let oidcUrl: string;
+let tokens: TokenService;
 let workspace: string;
 let validateEvidence: ValidateFunction;
-const releaseKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const key = releaseKey();
 
 beforeAll(async () => {
-  [registry, osv, sigstore] = await Promise.all([startRegistry(), startOsvServer(), startSigstore()]);
-  oidc = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({ value: githubToken({ repository: REPOSITORY, ref: REF, repository_visibility: 'public' }) }),
-    );
-  });
-  await new Promise<void>((done) => oidc.listen(0, '127.0.0.1', done));
-  oidcUrl = `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`;
+  [registry, osv, sigstore, tokens] = await Promise.all([
+    startRegistry(),
+    startOsvServer(),
+    startSigstore(),
+    startTokenService(() => ({ repository: REPOSITORY, ref: REF, repository_visibility: 'public' })),
+  ]);
 
   workspace = mkdtempSync(join(tmpdir(), 'slipway-evidence-chain-'));
-  mkdirSync(join(workspace, 'bin'));
-  writeFileSync(join(workspace, 'bin/server'), '#!/bin/sh\necho serving\n');
-  chmodSync(join(workspace, 'bin/server'), 0o755);
-  mkdirSync(join(workspace, 'app/node_modules/left-pad'), { recursive: true });
-  writeFileSync(join(workspace, 'app/server.js'), 'console.log("hello");\n');
-  writeFileSync(join(workspace, 'app/node_modules/left-pad/package.json'), '{"name":"left-pad","version":"1.3.0"}\n');
+  writeServerApp(workspace);
   writeFileSync(join(workspace, 'trusted-root.json'), JSON.stringify(sigstore.trustedRoot));
   writeFileSync(
     join(workspace, 'signing-config.json'),
@@ -82,14 +73,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([registry?.stop(), osv?.close(), sigstore?.close(), new Promise((done) => oidc?.close(done))]);
+  await Promise.all([registry?.stop(), osv?.close(), sigstore?.close(), tokens?.close()]);
 });
 
 const step = async (name: string, inputs: Record<string, string>): Promise<PhaseResult> => {
   const { main } = await runActionYml(action(name), {
     workspace,
     event: release.event,
-    env: { ...release.env, ACTIONS_ID_TOKEN_REQUEST_URL: oidcUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-token' },
+    env: { ...release.env, ...tokens.env },
     inputs,
     timeoutMs: 180_000,
   });
@@ -172,12 +163,11 @@ describe('the records of a release, through evidence', () => {
     download(sign.outputs.record);
     download(verify.outputs.record);
 
-    const privatePem = releaseKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const evidence = await step('evidence', {
       records: 'out/*.json',
       'test-reports': 'junit.xml',
       publish: 'summary,attestation',
-      key: privatePem,
+      key: key.privatePem,
       storage: 'referrer',
     });
     expect(evidence.errors).toEqual([]);
@@ -203,10 +193,9 @@ describe('the records of a release, through evidence', () => {
     ]);
 
     // The evidence record and the test results are signed by the key and stored beside the image.
-    const publicPem = releaseKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const attested = await step('verify', {
       image: `${registry.host}/acme/api@${digest}`,
-      key: publicPem,
+      key: key.publicPem,
       sources: 'referrer',
       'predicate-types': `${EVIDENCE_TYPE},${TEST_RESULT_TYPE}`,
     });

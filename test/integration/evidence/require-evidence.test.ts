@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { silentLogger } from '../../../shared/core/logger.js';
@@ -14,9 +13,8 @@ import {
 } from '../../../shared/evidence/publish/attestation.js';
 import type { EvidenceResult } from '../../../shared/evidence/types.js';
 import { parsePinnedReference } from '../../../shared/oci/reference.js';
-import { RegistryClient } from '../../../shared/oci/registry.js';
-import { makeImage, pushImage } from '../../support/images.js';
-import { expectPromotionRefused, pem, readPromotionRecord, signWithKey } from '../../support/promote-github.js';
+import { expectPromotionRefused, readPromotionRecord } from '../../support/promote-github.js';
+import { committedRepository, type ReleaseKey, releaseKey, signedImages } from '../../support/release-fixtures.js';
 import { type PhaseResult, repositoryRoot, runActionYml } from '../../support/runner-harness.js';
 import { requireTool, startRegistry, type TestRegistry } from '../../support/services.js';
 
@@ -30,8 +28,8 @@ import { requireTool, startRegistry, type TestRegistry } from '../../support/ser
 const promoteYml = join(repositoryRoot, 'actions/promote/action.yml');
 const REQUIRED = '[approved-pr, tests-passed, signature]';
 
-const release = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const release = releaseKey();
+const stranger = releaseKey();
 
 const NAMES = ['good', 'failedTests', 'noApproval', 'noEvidence', 'strangerEvidence', 'excepted'] as const;
 type Name = (typeof NAMES)[number];
@@ -41,9 +39,9 @@ let workspace: string;
 let gitops: string;
 let repository: string;
 const images = {} as Record<Name, string>;
-const digests = {} as Record<Name, string>;
+let digests: Record<Name, string>;
+let git: (...args: string[]) => string;
 
-const git = (...args: string[]) => execFileSync('git', ['-C', gitops, ...args], { encoding: 'utf8' }).trim();
 const refs = () => `${git('for-each-ref', '--format=%(refname) %(objectname)')}\nHEAD ${git('symbolic-ref', 'HEAD')}`;
 
 /** A full release's evidence for `digest`, as the evidence action would record it; `change` breaks one part. */
@@ -126,9 +124,9 @@ const failTests = (result: EvidenceResult) => {
   result.status = 'complete';
 };
 
-async function attest(name: Name, key: KeyObject, result: EvidenceResult) {
+async function attest(name: Name, key: ReleaseKey, result: EvidenceResult) {
   const attested = await attestEvidence(
-    { result, image: parsePinnedReference(images[name]), key: pem(key, 'pkcs8'), storage: ['referrer'] },
+    { result, image: parsePinnedReference(images[name]), key: key.privatePem, storage: ['referrer'] },
     {
       env: { RUNNER_TEMP: workspace },
       logger: silentLogger,
@@ -176,20 +174,21 @@ beforeAll(async () => {
   registry = await startRegistry();
   repository = `${registry.host}/acme/api`;
   workspace = mkdtempSync(join(tmpdir(), 'slipway-require-evidence-'));
-  const repo = new RegistryClient().repository(registry.host, 'acme/api');
-  for (const name of NAMES) {
-    const built = makeImage({ label: `require-evidence-${name}` });
-    await pushImage(repo, built, [name]);
-    digests[name] = built.top.descriptor.digest;
-    images[name] = `${repository}:${name}@${built.top.descriptor.digest}`;
-    await signWithKey(workspace, images[name], release.privateKey);
-  }
-  const good = await attest('good', release.privateKey, evidenceFor(digests.good));
+  digests = await signedImages({
+    registryHost: registry.host,
+    repositoryPath: 'acme/api',
+    names: NAMES,
+    key: () => release,
+    workspace,
+    label: 'require-evidence',
+  });
+  for (const name of NAMES) images[name] = `${repository}:${name}@${digests[name]}`;
+  const good = await attest('good', release, evidenceFor(digests.good));
   expect(good.attestations.map((a) => a.predicateType)).toEqual([EVIDENCE_PREDICATE_TYPE, TEST_RESULT_PREDICATE_TYPE]);
-  await attest('failedTests', release.privateKey, evidenceFor(digests.failedTests, failTests));
+  await attest('failedTests', release, evidenceFor(digests.failedTests, failTests));
   await attest(
     'noApproval',
-    release.privateKey,
+    release,
     evidenceFor(digests.noApproval, (r) => {
       if (r.pullRequest.state === 'present') {
         r.pullRequest.value.reviews = [];
@@ -198,24 +197,18 @@ beforeAll(async () => {
     }),
   );
   // Complete, but signed by a key .slipway.yaml does not list.
-  await attest('strangerEvidence', stranger.privateKey, evidenceFor(digests.strangerEvidence));
-  await attest('excepted', release.privateKey, evidenceFor(digests.excepted, failTests));
+  await attest('strangerEvidence', stranger, evidenceFor(digests.strangerEvidence));
+  await attest('excepted', release, evidenceFor(digests.excepted, failTests));
 
   gitops = join(workspace, 'gitops');
   const files: Record<string, string> = {
     '.slipway.yaml': slipwayYaml(),
-    'keys/release.pub': pem(release.publicKey, 'spki'),
+    'keys/release.pub': release.publicPem,
   };
   for (const env of ['prod', 'hotfix']) {
     files[`envs/${env}/kustomization.yaml`] = `images:\n  - name: ${repository}\n    newTag: "0.0.0"\n`;
   }
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(gitops, path)), { recursive: true });
-    writeFileSync(join(gitops, path), text);
-  }
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('-c', 'user.name=Platform', '-c', 'user.email=platform@example.com', 'commit', '-qm', 'GitOps repository');
+  git = committedRepository(gitops, files);
 }, 300_000);
 
 afterAll(async () => {

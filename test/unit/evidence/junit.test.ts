@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../shared/core/errors.js';
 import { collectTests, readTestReports } from '../../../shared/evidence/collect/junit.js';
+import { errorOf } from '../../support/errors.js';
 
 // JUnit XML as the common producers write it (test/fixtures/junit/, one report per producer): counts per suite
 // from the cases themselves, failures named with the first line of their message, entities and CDATA decoded,
@@ -21,15 +22,7 @@ const write = (name: string, text: string) => {
   writeFileSync(join(workspace, name), text);
   return name;
 };
-const failure = (fn: () => unknown): ConfigurationError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-};
+const failure = (fn: () => unknown) => errorOf(fn, ConfigurationError);
 
 describe('readTestReports per producer', () => {
   it('Maven Surefire: a bare testsuite, thousands separators in time, flaky reruns counted as passed', () => {

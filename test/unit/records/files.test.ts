@@ -11,6 +11,7 @@ import {
   userFile,
 } from '../../../shared/core/files.js';
 import { findJsonSyntaxError, lineAndColumn } from '../../../shared/core/json-syntax.js';
+import { errorOf } from '../../support/errors.js';
 
 // The one way user files are read: every failure names the input, what was given, the file, and for JSON and
 // YAML the line and column; the content itself is never quoted.
@@ -20,15 +21,7 @@ const write = (name: string, text: string) => {
   writeFileSync(join(workspace, name), text);
   return name;
 };
-const failure = (fn: () => unknown): ConfigurationError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-};
+const failure = (fn: () => unknown) => errorOf(fn, ConfigurationError);
 
 describe('userFile', () => {
   it('resolves against the workspace and names the input when the file is missing or a directory', () => {
