@@ -152,28 +152,43 @@ export async function startPrometheus(scenario: Scenario, options: { auth?: bool
       writeFileSync(web, `basic_auth_users:\n  ${credentials.username}: '${hash}'\n`);
       args.push(`--web.config.file=${web}`);
     }
-    const child = spawn(prometheus, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-8192);
-    });
-    const url = `http://127.0.0.1:${port}`;
     const authorization = credentials
       ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
       : undefined;
-    await waitReady(`${url}/-/ready`, child, () => stderr, authorization);
-    return {
-      url,
-      ...(credentials ? { credentials } : {}),
-      async stop() {
-        await stopProcess(child);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    const { url, stop } = await launch(prometheus, args, port, dir, authorization);
+    return { url, ...(credentials ? { credentials } : {}), stop };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Starts `prometheus` with `args` (listening on `port`) and resolves once /-/ready answers 200 (with
+ * `authorization` where it asks for basic auth); stop() ends it and removes `dir`.
+ */
+async function launch(
+  prometheus: string,
+  args: string[],
+  port: number,
+  dir: string,
+  authorization?: string,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(prometheus, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8192);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/-/ready`, child, () => stderr, authorization);
+  return {
+    url,
+    child,
+    async stop() {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function waitReady(url: string, child: ChildProcess, log: () => string, authorization?: string): Promise<void> {
@@ -286,7 +301,7 @@ export async function startScrapingPrometheus(
       ].join('\n'),
     );
     const port = await freePort();
-    const child = spawn(
+    const { url, child, stop } = await launch(
       prometheus,
       [
         `--config.file=${config}`,
@@ -294,22 +309,11 @@ export async function startScrapingPrometheus(
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      port,
+      dir,
     );
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-8192);
-    });
-    const url = `http://127.0.0.1:${port}`;
-    await waitReady(`${url}/-/ready`, child, () => stderr);
     await waitScraped(url, targets.length, child);
-    return {
-      url,
-      async stop() {
-        await stopProcess(child);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return { url, stop };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -5,53 +5,25 @@ import { describe, expect, it } from 'vitest';
 import { memoryExposure } from '../../../shared/canary/exposure/memory-store.js';
 import { runCanary } from '../../../shared/canary/run-canary.js';
 import { simulatedClock } from '../../../shared/canary/simulate.js';
+import { silentLogger } from '../../../shared/core/logger.js';
 import { SecretRegistry } from '../../../shared/core/secrets.js';
 import { CANARY_RECORD, type CanaryResult, finite, readCanaryRecord } from '../../../shared/records/canary.js';
 import { RecordError, writeRecord } from '../../../shared/records/record.js';
 import { findProblem } from '../../../shared/records/validate.js';
-import { baselineArm, canaryArm, followingSource, httpMetrics, type WeightLog } from './exact-source.js';
+import { followingSource, plan, recorded, since, type WeightLog } from './exact-source.js';
 
 // canary.json: written from a real run (exact counts, memory exposure), valid against its schema, read back
 // through the one reader, and refused with the field named when it is not a canary record.
 
-const since = new Date('2026-03-01T10:00:00Z');
 const workspace = mkdtempSync(join(tmpdir(), 'slipway-canary-record-'));
 
 async function run(ratio: number, slo?: number): Promise<CanaryResult> {
   const clock = simulatedClock(since);
   const log: WeightLog = [{ at: since, weight: 0 }];
-  const inner = memoryExposure(0, since, clock.now);
-  const store = {
-    ...inner,
-    describe: () => inner.describe(),
-    read: inner.read,
-    async apply(weight: number, reason: string) {
-      const r = await inner.apply(weight, reason);
-      if (r.changed) log.push({ at: clock.now(), weight });
-      return r;
-    },
-    async rollback(reason: string) {
-      log.push({ at: clock.now(), weight: 0 });
-      return inner.rollback(reason);
-    },
-  };
-  const logger = { debug() {}, info() {}, warning() {}, error() {}, group: <T>(_: string, b: () => Promise<T>) => b() };
+  const store = recorded(memoryExposure(0, since, clock.now), log, clock.now);
   return runCanary(
     {
-      plan: {
-        metrics: httpMetrics,
-        canary: canaryArm,
-        baseline: baselineArm,
-        steps: [1, 5, 25, 100],
-        alpha: 0.05,
-        tolerance: 1,
-        minStepSeconds: 300,
-        warmupSeconds: 0,
-        deadlineSeconds: 3600,
-        scrapeIntervalSeconds: 15,
-        since,
-        ...(slo ? { sloLatencySeconds: slo } : {}),
-      },
+      plan: plan({ warmupSeconds: 0, ...(slo ? { sloLatencySeconds: slo } : {}) }),
       mode: 'loop',
       intervalSeconds: 60,
       service: 'api',
@@ -61,7 +33,7 @@ async function run(ratio: number, slo?: number): Promise<CanaryResult> {
     {
       ...clock,
       store,
-      logger,
+      logger: silentLogger,
       source: followingSource(log, { rps: 500, errors: 0.005, ratio, slow: 0.01, slowRatio: ratio }),
     },
   );

@@ -1,33 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CanaryPlan,
-  describeDetectable,
-  type ExposureSegment,
-  evaluate,
-  stepIndex,
-} from '../../../shared/canary/evaluate.js';
+import { describeDetectable, type ExposureSegment, evaluate, stepIndex } from '../../../shared/canary/evaluate.js';
 import { errorEvidence, nonInferiorityEvidence } from '../../../shared/canary/stats/counts.js';
 import { ConfigurationError } from '../../../shared/core/errors.js';
-import { baselineArm, canaryArm, exactSource, httpMetrics, type Rate } from './exact-source.js';
+import { baselineArm, canaryArm, exactSource, plan, type Rate, since } from './exact-source.js';
 
-const since = new Date('2026-03-01T10:00:00Z');
 const minutes = (m: number) => new Date(since.getTime() + m * 60_000);
-
-function plan(over: Partial<CanaryPlan> = {}): CanaryPlan {
-  return {
-    metrics: httpMetrics,
-    canary: canaryArm,
-    baseline: baselineArm,
-    steps: [1, 5, 25, 100],
-    alpha: 0.05,
-    tolerance: 1,
-    minStepSeconds: 300,
-    deadlineSeconds: 3600,
-    scrapeIntervalSeconds: 15,
-    since,
-    ...over,
-  };
-}
 
 /** Exposure steps of `weight` % for `minutes` each, from `since`, and both arms' rates following them. */
 function scenario(

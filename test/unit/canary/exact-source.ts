@@ -3,6 +3,8 @@
 // of Prometheus: it implements the same interface the simulator and prometheus-source.ts implement,
 // and writes the same query text traffic.ts would send.
 
+import type { CanaryPlan } from '../../../shared/canary/evaluate.js';
+import type { ExposureStore } from '../../../shared/canary/exposure/index.js';
 import type { TrafficMetrics } from '../../../shared/canary/presets.js';
 import { PRESETS } from '../../../shared/canary/presets.js';
 import type { MetricsSource } from '../../../shared/canary/source.js';
@@ -32,6 +34,26 @@ export function arm(value: string, service: Arm['service'] = []): Arm {
 
 export const canaryArm = arm('canary');
 export const baselineArm = arm('stable');
+
+/** When the tests' canaries start. */
+export const since = new Date('2026-03-01T10:00:00Z');
+
+/** The tests' plan: http metrics, steps 1, 5, 25, 100, alpha 0.05, 5 minutes a step, an hour's deadline. */
+export function plan(over: Partial<CanaryPlan> = {}): CanaryPlan {
+  return {
+    metrics: httpMetrics,
+    canary: canaryArm,
+    baseline: baselineArm,
+    steps: [1, 5, 25, 100],
+    alpha: 0.05,
+    tolerance: 1,
+    minStepSeconds: 300,
+    deadlineSeconds: 3600,
+    scrapeIntervalSeconds: 15,
+    since,
+    ...over,
+  };
+}
 
 /** `rates` keyed by the arm's `version` value; an arm absent from the table has no series at all. */
 export function exactSource(
@@ -149,6 +171,24 @@ export function followingSource(
         series,
         newSeries: [],
       };
+    },
+  };
+}
+
+/** `store`, with every weight it sets written to `log` at the clock's time (a followingSource follows it). */
+export function recorded(store: ExposureStore, log: WeightLog, now: () => Date): ExposureStore {
+  return {
+    describe: () => store.describe(),
+    read: (a, b) => store.read(a, b),
+    async apply(weight, reason) {
+      const result = await store.apply(weight, reason);
+      if (result.changed) log.push({ at: now(), weight });
+      return result;
+    },
+    async rollback(reason) {
+      const result = await store.rollback(reason);
+      log.push({ at: now(), weight: 0 });
+      return result;
     },
   };
 }

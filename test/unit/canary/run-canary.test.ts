@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { CanaryPlan } from '../../../shared/canary/evaluate.js';
-import type { ExposureStore } from '../../../shared/canary/exposure/index.js';
 import { memoryExposure } from '../../../shared/canary/exposure/memory-store.js';
 import { type CanaryRequest, runCanary } from '../../../shared/canary/run-canary.js';
 import { simulatedClock } from '../../../shared/canary/simulate.js';
 import type { Logger } from '../../../shared/core/logger.js';
-import { baselineArm, canaryArm, followingSource, httpMetrics, type WeightLog } from './exact-source.js';
-
-const since = new Date('2026-03-01T10:00:00Z');
-
-function plan(over: Partial<CanaryPlan> = {}): CanaryPlan {
-  return {
-    metrics: httpMetrics,
-    canary: canaryArm,
-    baseline: baselineArm,
-    steps: [1, 5, 25, 100],
-    alpha: 0.05,
-    tolerance: 1,
-    minStepSeconds: 300,
-    deadlineSeconds: 3600,
-    scrapeIntervalSeconds: 15,
-    since,
-    ...over,
-  };
-}
+import { followingSource, plan, recorded, since, type WeightLog } from './exact-source.js';
 
 function request(over: Partial<CanaryRequest> = {}, planOver: Partial<CanaryPlan> = {}): CanaryRequest {
   return {
@@ -44,24 +25,6 @@ function memoryLogger(): Logger & { lines: string[] } {
     warning: (m) => lines.push(`warning: ${m}`),
     error: (m) => lines.push(`error: ${m}`),
     group: (_t, body) => body(),
-  };
-}
-
-/** The memory store, with every weight it sets written to `log` at the clock's time (the source follows it). */
-function recorded(store: ExposureStore, log: WeightLog, now: () => Date): ExposureStore {
-  return {
-    describe: () => store.describe(),
-    read: (a, b) => store.read(a, b),
-    async apply(weight, reason) {
-      const result = await store.apply(weight, reason);
-      if (result.changed) log.push({ at: now(), weight });
-      return result;
-    },
-    async rollback(reason) {
-      const result = await store.rollback(reason);
-      log.push({ at: now(), weight: 0 });
-      return result;
-    },
   };
 }
 
