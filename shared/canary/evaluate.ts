@@ -451,19 +451,19 @@ export async function evaluate(
   const errors = readings[0] as SegmentCounts[];
   const canaryTotal = sum(errors, 'canary');
   const baselineTotal = sum(errors, 'baseline');
-  if (pastGrace && canaryMissing) {
-    const expected = errors.reduce((e, s) => e + (s.baseline.requests * s.weight) / (100 - s.weight), 0);
-    if (expected >= EXPECTED_CANARY_REQUESTS) {
-      throw noMatchError(
-        'canary',
-        {
-          ...canaryProbe,
-          detail: `${canaryProbe.detail} (the baseline's traffic at these weights predicts ${Math.round(expected)} canary requests)`,
-        },
-        since,
-        at,
-      );
-    }
+  // The canary requests the baseline's traffic predicts at these weights: below EXPECTED_CANARY_REQUESTS, a
+  // silent or missing canary is chance, not broken labels or routing.
+  const expectedCanary = errors.reduce((e, s) => e + (s.baseline.requests * s.weight) / (100 - s.weight), 0);
+  if (pastGrace && canaryMissing && expectedCanary >= EXPECTED_CANARY_REQUESTS) {
+    throw noMatchError(
+      'canary',
+      {
+        ...canaryProbe,
+        detail: `${canaryProbe.detail} (the baseline's traffic at these weights predicts ${Math.round(expectedCanary)} canary requests)`,
+      },
+      since,
+      at,
+    );
   }
 
   // The whole run's window, not each segment's: a segment just begun is short by nature, not a trap.
@@ -547,7 +547,6 @@ export async function evaluate(
   // One arm silent past the grace is its own diagnosis, not a sample-ratio finding: for the canary, only once
   // the baseline's traffic says it should have served EXPECTED_CANARY_REQUESTS (at 1 % of a quiet service,
   // no canary request in a minute is chance, not broken routing).
-  const expectedCanary = errors.reduce((e, s) => e + (s.baseline.requests * s.weight) / (100 - s.weight), 0);
   const silent =
     diagnosis === 'no-traffic'
       ? `neither arm served a request in ${waited} (canary: ${canaryProbe.detail}; baseline: ${baselineProbe.detail}): there is no evidence either way`
