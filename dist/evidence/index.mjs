@@ -1,3 +1,3 @@
 const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a as i}from"../chunks/chunk-HFBLVQYI.mjs";import{w as o}from"../chunks/chunk-AMIMZGCQ.mjs";import"../chunks/chunk-HZC6Q536.mjs";o(i);
+import{a as i}from"../chunks/chunk-3YH2VNDP.mjs";import{x as o}from"../chunks/chunk-2YG2VH6L.mjs";import"../chunks/chunk-HZC6Q536.mjs";o(i);
 //# sourceMappingURL=index.mjs.map

@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a as t}from"./chunk-HZC6Q536.mjs";function o(n){return Array.isArray(n)?`[${n.map(o).join(",")}]`:n!==null&&typeof n=="object"?`{${Object.entries(n).filter(([,r])=>r!==void 0).sort(([r],[i])=>r<i?-1:r>i?1:0).map(([r,i])=>`${JSON.stringify(r)}:${o(i)}`).join(",")}}`:JSON.stringify(n)??"null"}t(o,"canonicalJson");export{o as a};
+//# sourceMappingURL=chunk-V5YNX2BV.mjs.map

@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a as o}from"./chunk-2YG2VH6L.mjs";import{a as e}from"./chunk-HZC6Q536.mjs";var E=class extends o{constructor(N,r,_){super(`Promotion refused (${N}, ${r}): ${_}`);this.code=N;this.rule=r}code;rule;static{e(this,"PolicyRefusal")}name="PolicyRefusal"},s=class extends o{constructor(N,r){super(r);this.ref=N}ref;static{e(this,"ConcurrentUpdateError")}name="ConcurrentUpdateError"};export{E as a,s as b};
+//# sourceMappingURL=chunk-W2QJIGEK.mjs.map

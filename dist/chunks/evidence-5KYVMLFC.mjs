@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{Qa as i,Sa as o,Ta as d}from"./chunk-2YG2VH6L.mjs";import{a as r}from"./chunk-HZC6Q536.mjs";var c=i("evidence","evidence.json");function s(e){return d(c,e)}r(s,"readEvidenceRecord");function R(e,n){return o(c,e,n)}r(R,"parseEvidenceRecord");export{c as EVIDENCE_RECORD,R as parseEvidenceRecord,s as readEvidenceRecord};
+//# sourceMappingURL=evidence-5KYVMLFC.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a,b,c,d,e}from"./chunk-XIEMSCJU.mjs";import"./chunk-DPAF3XQG.mjs";import"./chunk-NVNEN5ZT.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-TU4BTR7E.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-AMIMZGCQ.mjs";import"./chunk-HZC6Q536.mjs";export{a as GITHUB_API_VERSION,c as countCalls,b as createOctokit,d as nextPageUrl,e as octokitGraphqlUrl};
-//# sourceMappingURL=octokit-U53532VA.mjs.map

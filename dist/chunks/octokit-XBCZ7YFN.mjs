@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a,b,c,d,e}from"./chunk-5W77M4Y6.mjs";import"./chunk-64TGNDFA.mjs";import"./chunk-WNE2APK6.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-Y47QAHE2.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-2YG2VH6L.mjs";import"./chunk-HZC6Q536.mjs";export{a as GITHUB_API_VERSION,c as countCalls,b as createOctokit,d as nextPageUrl,e as octokitGraphqlUrl};
+//# sourceMappingURL=octokit-XBCZ7YFN.mjs.map

@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a,b}from"./chunk-34TNE65P.mjs";import"./chunk-M3MS2SJ5.mjs";import"./chunk-F3RFSY7G.mjs";import"./chunk-NDOJT5KB.mjs";import"./chunk-NT53FF7X.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-2YG2VH6L.mjs";import"./chunk-HZC6Q536.mjs";export{b as lintPlan,a as prometheusSource};
+//# sourceMappingURL=prometheus-source-BUWNWVC2.mjs.map

@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a,b,c,d,e,f,g,h,i}from"./chunk-DD6ROYFV.mjs";import"./chunk-2YG2VH6L.mjs";import"./chunk-HZC6Q536.mjs";export{d as DEFAULT_REQUIREMENTS,c as MAX_APPROVALS,a as REQUIREMENT_NAMES,b as REQUIREMENT_OPTIONS,i as checkRequirements,g as describeRequirement,e as isRequirementName,h as parseRequirements,f as requirementsFor};
+//# sourceMappingURL=requirements-YHCQ5HA2.mjs.map

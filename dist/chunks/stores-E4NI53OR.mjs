@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{a,b,c,d}from"./chunk-TPBSKGXI.mjs";import"./chunk-3FTYFESI.mjs";import"./chunk-XIEMSCJU.mjs";import"./chunk-DPAF3XQG.mjs";import"./chunk-ZNXE5DK2.mjs";import"./chunk-MIUDUICN.mjs";import"./chunk-NVNEN5ZT.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-ITHPVHG7.mjs";import"./chunk-TU4BTR7E.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-AMIMZGCQ.mjs";import"./chunk-HZC6Q536.mjs";export{c as cosignLegacyStore,d as githubStore,a as openStores,b as referrerStore};
-//# sourceMappingURL=stores-E4NI53OR.mjs.map

@@ -1,0 +1,3 @@
+const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
+import{a,b,c,d}from"./chunk-FZH2J47K.mjs";import"./chunk-3FTYFESI.mjs";import"./chunk-5W77M4Y6.mjs";import"./chunk-64TGNDFA.mjs";import"./chunk-YYITU5EG.mjs";import"./chunk-G3AAGVXF.mjs";import"./chunk-WNE2APK6.mjs";import"./chunk-NBZQSOFD.mjs";import"./chunk-ITHPVHG7.mjs";import"./chunk-Y47QAHE2.mjs";import"./chunk-ZDRG5MWC.mjs";import"./chunk-2YG2VH6L.mjs";import"./chunk-HZC6Q536.mjs";export{c as cosignLegacyStore,d as githubStore,a as openStores,b as referrerStore};
+//# sourceMappingURL=stores-UNB3H4PM.mjs.map

@@ -1,3 +1,0 @@
-const require = process.getBuiltinModule('node:module').createRequire(import.meta.url); const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url); const __dirname = process.getBuiltinModule('node:path').dirname(__filename);
-import{e as a,f as b,g as c,h as d,i as e,j as f}from"./chunk-NOFIGGA4.mjs";import"./chunk-MDN573OB.mjs";import"./chunk-AMIMZGCQ.mjs";import"./chunk-HZC6Q536.mjs";export{c as EMPTY_TRUSTED_ROOT,b as PUBLIC_GOOD_TUF_MIRROR,a as TRUSTED_ROOT_MEDIA_TYPE,f as fetchPublicGoodTrustedRoot,d as readTrustedRoot,e as trustedRootProblem};
-//# sourceMappingURL=trusted-root-5I5RHX5P.mjs.map
